@@ -1,0 +1,63 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import cityhall
+from api.alarms.router import router as alarms_router
+from api.assets.router import router as assets_router
+from api.audit.router import router as audit_router
+from api.auth.router import router as auth_router
+from api.collector.router import router as collector_router
+from api.exceptions import install_error_handlers
+from api.health.metrics import RequestObserver
+from api.health.router import router as health_router
+from api.tickets.router import router as tickets_router
+from api.users.router import router as users_router
+from cityhall.db import make_engine, make_sessionmaker
+from cityhall.settings import Settings
+
+
+def create_app(settings: Settings, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
+    """Build the API; without a session factory, connect to `settings.database_url` (and dispose on exit)."""
+    owned_engine: Engine | None = None
+    if session_factory is None:
+        owned_engine = make_engine(settings.database_url)
+        session_factory = make_sessionmaker(owned_engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned_engine is not None:
+            owned_engine.dispose()
+
+    app = FastAPI(
+        title="CityHall Ops API",
+        version=cityhall.__version__,
+        description="Facilities and energy management for the Secretariat of the Tainan City Government.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = owned_engine if owned_engine is not None else session_factory.kw.get("bind")
+    app.state.session_factory = session_factory
+
+    install_error_handlers(app)
+    app.add_middleware(RequestObserver)
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        assets_router,
+        alarms_router,
+        tickets_router,
+        collector_router,
+        audit_router,
+    ):
+        app.include_router(router)
+    return app

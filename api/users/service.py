@@ -1,0 +1,135 @@
+"""Accounts and service keys; every write is audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from api.users.schemas import ApiKeyCreate, UserCreate, UserUpdate
+from cityhall.audit import record, snapshot
+from cityhall.db import utcnow
+from cityhall.errors import ConflictError, NotFoundError
+from cityhall.models import ApiKey, User
+from cityhall.security import hash_password, new_api_key
+
+
+def list_query() -> Select[User]:
+    """All users by username."""
+    return select(User).order_by(User.username)
+
+
+def get(*, session: Session, user_id: int) -> User:
+    """A user by id, or 404."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("user_not_found", f"no user {user_id}", loc=("path", "user_id"))
+    return user
+
+
+def create(*, session: Session, data: UserCreate, actor: str) -> User:
+    """Create an account; 409 when the username is taken."""
+    if session.scalars(select(User.id).where(User.username == data.username)).first() is not None:
+        raise ConflictError("username_taken", f"username {data.username} is taken", loc=("body", "username"))
+    user = User(
+        username=data.username,
+        full_name=data.full_name,
+        email=data.email,
+        role=data.role,
+        password_hash=hash_password(data.password),
+        is_active=True,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="create",
+        entity="user",
+        entity_id=user.id,
+        before=None,
+        after=snapshot(user),
+    )
+    return user
+
+
+def update(*, session: Session, user: User, data: UserUpdate, actor: str) -> User:
+    """Change role, activity, name, email or password; the audit row notes a password change."""
+    before = snapshot(user)
+    changes = data.model_dump(exclude_unset=True, exclude={"password"})
+    for field, value in changes.items():
+        if value is None and field != "email":
+            continue
+        setattr(user, field, value)
+    after = snapshot(user)
+    if data.password is not None:
+        user.password_hash = hash_password(data.password)
+        after["password_changed"] = True
+    session.flush()
+    record(
+        session, actor=actor, action="update", entity="user", entity_id=user.id, before=before, after=after
+    )
+    return user
+
+
+def api_keys_query() -> Select[ApiKey]:
+    """All API keys, newest first."""
+    return select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+
+
+def get_api_key(*, session: Session, key_id: int) -> ApiKey:
+    """An API key by id, or 404."""
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFoundError("api_key_not_found", f"no API key {key_id}", loc=("path", "key_id"))
+    return row
+
+
+def create_api_key(
+    *, session: Session, data: ApiKeyCreate, created_by_id: int | None, actor: str
+) -> tuple[ApiKey, str]:
+    """Create a service key; returns the row and the full key, which is not stored."""
+    if session.scalars(select(ApiKey.id).where(ApiKey.name == data.name)).first() is not None:
+        raise ConflictError(
+            "api_key_name_taken", f"an API key named {data.name} exists", loc=("body", "name")
+        )
+    key, prefix, digest = new_api_key()
+    row = ApiKey(
+        name=data.name,
+        prefix=prefix,
+        key_sha256=digest,
+        role=data.role,
+        created_by_id=created_by_id,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="create",
+        entity="api_key",
+        entity_id=row.id,
+        before=None,
+        after=snapshot(row),
+    )
+    return row, key
+
+
+def revoke_api_key(*, session: Session, api_key: ApiKey, actor: str) -> ApiKey:
+    """Revoke a key at once; 409 when it is revoked already."""
+    if api_key.revoked_at is not None:
+        raise ConflictError("api_key_revoked", f"API key {api_key.id} was revoked already")
+    before = snapshot(api_key)
+    api_key.revoked_at = utcnow()
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="revoke",
+        entity="api_key",
+        entity_id=api_key.id,
+        before=before,
+        after=snapshot(api_key),
+    )
+    return api_key

@@ -1,0 +1,5 @@
+"""`python -m cityhall` runs the CLI."""
+
+from cityhall.cli import main
+
+main()

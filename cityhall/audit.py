@@ -1,0 +1,50 @@
+"""Writing the audit log: who changed what, when, and the row before and after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from cityhall.models import AuditEntry
+
+# Columns never copied into the audit log.
+_SECRET_COLUMNS = frozenset({"password_hash", "key_sha256"})
+
+
+def snapshot(obj: object) -> dict[str, Any]:
+    """The row's column values as JSON-able data (datetimes ISO 8601, enums by value, secrets left out)."""
+    out: dict[str, Any] = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        if attr.key in _SECRET_COLUMNS:
+            continue
+        value = getattr(obj, attr.key)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, bytes):
+            value = f"<{len(value)} bytes>"
+        out[attr.key] = value
+    return out
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEntry:
+    """Add one audit row in the caller's transaction, so the write and its record commit together."""
+    entry = AuditEntry(
+        actor=actor, action=action, entity=entity, entity_id=str(entity_id), before=before, after=after
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,173 @@
+"""`cityhall demo`: every process in one, with embedded defaults, so a laptop shows the whole data path."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import structlog
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityhall.accounts import create_user
+from cityhall.assets import import_assets, load_yaml, seed_path
+from cityhall.broker import EmbeddedBroker
+from cityhall.db import make_engine, make_sessionmaker, transaction
+from cityhall.migrate import upgrade
+from cityhall.models import Role, User
+from cityhall.security import hash_password
+from cityhall.settings import Settings
+from cityhall.timeseries.sql import SqlStore
+
+log = structlog.get_logger(__name__)
+DEMO_ADMIN = "admin"
+# Injected fault: the dormitory water heaters and air-conditioning stuck on, +200 kW from 5 s after start.
+DEMO_FAULT = "demand_step:MZ-DORM-EM-MAIN:200:5"
+
+
+@dataclass
+class DemoStack:
+    """The demo's running parts, so tests can start it, look at it and stop it."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    admin_password: str
+    stops: list[Callable[[], None]] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop every part, newest first."""
+        for stop in reversed(self.stops):
+            try:
+                stop()
+            except Exception:  # shutting down: log and keep stopping the rest
+                log.exception("demo_stop_failed")
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+
+def _ensure_admin(factory: sessionmaker[Session]) -> str:
+    """Create the demo admin, or give it a new password; return the password to print."""
+    password = secrets.token_urlsafe(12)
+    with transaction(factory) as session:
+        admin = session.scalars(select(User).where(User.username == DEMO_ADMIN)).one_or_none()
+        if admin is None:
+            create_user(
+                session,
+                username=DEMO_ADMIN,
+                full_name="Demo administrator",
+                role=Role.ADMIN,
+                password=password,
+                actor="system:demo",
+            )
+        else:
+            admin.password_hash = hash_password(password)
+    return password
+
+
+def start_demo(
+    *,
+    data_dir: Path,
+    api_port: int,
+    fresh: bool = True,
+    publish_interval_s: float = 5.0,
+    rules_interval_s: float = 5.0,
+    faults: tuple[str, ...] = (DEMO_FAULT,),
+) -> DemoStack:
+    """Start broker, collector, rules and simulator in threads; the caller serves the API."""
+    # Imported here: each pulls in its process's dependencies, which the other sub-commands do not need.
+    from collector.service import Collector  # noqa: PLC0415
+    from rules.config import load_rules  # noqa: PLC0415
+    from rules.runner import RulesRunner  # noqa: PLC0415
+    from simulators.publisher import Fault, Publisher  # noqa: PLC0415
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db_path = data_dir / "demo.db"
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+    broker = EmbeddedBroker()
+    broker.start()
+    settings = Settings(
+        demo=True,
+        data_dir=data_dir,
+        database_url=f"sqlite:///{db_path}",
+        mqtt_host=broker.host,
+        mqtt_port=broker.port,
+        mqtt_protocol="3.1.1",
+        influx_url="",
+        api_port=api_port,
+        rules_interval_seconds=rules_interval_s,
+        jwt_secret=SecretStr(secrets.token_urlsafe(48)),  # a fresh key each run: old demo tokens stop working
+    )
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        summary = import_assets(session, load_yaml(seed_path()), actor="system:demo")
+    log.info("demo_assets_imported", summary=str(summary))
+    stack = DemoStack(settings=settings, session_factory=factory, admin_password=_ensure_admin(factory))
+    stack.stops.append(broker.stop)
+
+    store = SqlStore(engine)
+    collector = Collector(settings, store=store, session_factory=factory)
+    collector.start()
+    stack.stops.append(collector.stop)
+
+    runner = RulesRunner(
+        definitions=load_rules(settings.rules_file),
+        store=store,
+        session_factory=factory,
+        lookback=timedelta(minutes=settings.rules_lookback_minutes),
+        interval_s=rules_interval_s,
+    )
+    stack.threads.append(threading.Thread(target=runner.run_forever, name="rules", daemon=True))
+    stack.stops.append(runner.stop)
+
+    publisher = Publisher(
+        settings,
+        session_factory=factory,
+        interval_s=publish_interval_s,
+        faults=[Fault.parse(f) for f in faults],
+    )
+    stack.threads.append(threading.Thread(target=publisher.run, name="simulator", daemon=True))
+    stack.stops.append(publisher.stop)
+    collector.wait_connected(10)
+    for thread in stack.threads:
+        thread.start()
+    return stack
+
+
+def run_demo(*, data_dir: Path, api_port: int, fresh: bool, echo: Callable[[str], None]) -> None:
+    """Run the demo until Ctrl-C: all parts in threads, the API on 127.0.0.1 in the foreground."""
+    from api.main import create_app  # noqa: PLC0415 - the API's dependencies load only when serving
+
+    stack = start_demo(data_dir=data_dir, api_port=api_port, fresh=fresh)
+    base = f"http://127.0.0.1:{api_port}"
+    echo(
+        "\nCityHall Ops demo is running (Ctrl-C to stop)\n"
+        f"  Web pages      {base}/\n"
+        f"  API docs       {base}/docs\n"
+        f"  Tickets (API)  {base}/tickets   (sign in first: POST {base}/auth/token)\n"
+        f"  Health         {base}/health     Metrics {base}/metrics\n"
+        f"  MQTT broker    mqtt://{stack.settings.mqtt_host}:{stack.settings.mqtt_port} (embedded)\n"
+        f"  Database       {stack.settings.database_url}\n"
+        f"  Admin sign-in  user '{DEMO_ADMIN}', password '{stack.admin_password}'\n"
+        f"  Injected fault {DEMO_FAULT} -> an alarm and a ticket within a minute\n"
+    )
+    app = create_app(stack.settings, stack.session_factory)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="warning"))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its shutdown; for the demo it is the normal way to stop
+    finally:
+        stack.stop()
+        echo("CityHall Ops demo stopped.")

@@ -1,0 +1,54 @@
+"""Building paho-mqtt 2 clients the same way in every process."""
+
+from __future__ import annotations
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from cityhall.settings import Settings
+
+# A persistent session outlives a collector restart or upgrade by this long; the broker queues meanwhile.
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+def make_client(
+    settings: Settings, client_id: str, *, persistent: bool = False, manual_ack: bool = False
+) -> mqtt.Client:
+    """A client for the configured broker; `persistent` keeps the session and its queued QoS 1 messages."""
+    v5 = settings.mqtt_protocol == "5"
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        clean_session=None if v5 else not persistent,
+        manual_ack=manual_ack,
+    )
+    if settings.mqtt_username:
+        client.username_pw_set(settings.mqtt_username, settings.mqtt_password.get_secret_value())
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    return client
+
+
+def connect(
+    client: mqtt.Client, settings: Settings, *, persistent: bool = False, receive_maximum: int = 1000
+) -> None:
+    """Connect asynchronously (loop_start drives it); v5 sessions get an expiry and a receive maximum."""
+    if settings.mqtt_protocol == "5":
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
+        props.ReceiveMaximum = receive_maximum
+        client.connect_async(
+            settings.mqtt_host, settings.mqtt_port, keepalive=30, clean_start=not persistent, properties=props
+        )
+    else:
+        client.connect_async(settings.mqtt_host, settings.mqtt_port, keepalive=30)
+
+
+def subscription(settings: Settings, topic_filter: str) -> str:
+    """The filter to subscribe: a shared subscription when CITYHALL_MQTT_SHARE_GROUP is set (scale-out)."""
+    if settings.mqtt_share_group:
+        return f"$share/{settings.mqtt_share_group}/{topic_filter}"
+    return topic_filter

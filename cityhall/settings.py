@@ -1,0 +1,97 @@
+"""One settings object for every process, read from CITYHALL_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values shipped in .env.example and docs; a process outside demo mode refuses to start with any of them.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret-not-for-production"})
+DEV_JWT_SECRET = "dev-secret-not-for-production"  # noqa: S105 - demo only, refused outside demo
+
+
+class SettingsError(ValueError):
+    """Raised when the configuration cannot run a production process."""
+
+
+class Settings(BaseSettings):
+    """Configuration shared by api, collector, rules and simulators."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYHALL_", env_file=".env", extra="ignore")
+
+    demo: bool = Field(False, description="Demo mode: placeholder secrets allowed, embedded defaults")
+    data_dir: Path = Field(Path("data"), description="Directory for the SQLite file, spool and run artefacts")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at <data_dir>/cityhall.db")
+    timezone: str = Field("Asia/Taipei", description="Time zone shown to people (storage is UTC)")
+
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), description="HMAC key for access tokens")
+    access_token_minutes: int = Field(30, ge=1, le=24 * 60, description="Lifetime of an access token")
+
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker host")
+    mqtt_port: int = Field(1883, ge=1, le=65535, description="MQTT broker port")
+    mqtt_username: str = Field("", description="MQTT username (empty: anonymous)")
+    mqtt_password: SecretStr = Field(SecretStr(""), description="MQTT password")
+    mqtt_protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT protocol version (3.1.1 for amqtt)")
+    mqtt_topic_prefix: str = Field("cityhall/v1", description="Prefix of every topic we publish or read")
+    mqtt_share_group: str = Field("", description="Shared-subscription group; empty subscribes directly")
+    mqtt_client_id: str = Field("", description="Stable client id for a persistent session; empty: derived")
+
+    influx_url: str = Field("", description="InfluxDB base URL (v1 HTTP API); empty stores readings in SQL")
+    influx_database: str = Field("cityhall", description="InfluxDB 1.x database or 2.x/3.x bucket name")
+    influx_username: str = Field("", description="InfluxDB 1.x username")
+    influx_password: SecretStr = Field(SecretStr(""), description="InfluxDB 1.x password")
+    influx_token: SecretStr = Field(
+        SecretStr(""), description="InfluxDB 2.x/3.x token (v1 compatibility API)"
+    )
+
+    collector_batch_size: int = Field(500, ge=1, le=100_000, description="Readings per write batch")
+    collector_flush_seconds: float = Field(
+        1.0, gt=0, le=60, description="Longest wait before a batch is written"
+    )
+
+    rules_file: Path | None = Field(
+        None, description="YAML rule definitions; empty uses the shipped defaults"
+    )
+    rules_interval_seconds: float = Field(10.0, gt=0, le=3600, description="Seconds between rule evaluations")
+    rules_lookback_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="Window of readings each cycle reads"
+    )
+
+    api_host: str = Field("127.0.0.1", description="Address the API binds")
+    api_port: int = Field(8000, ge=0, le=65535, description="Port the API binds")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port for collector/rules (0: off)")
+    log_format: Literal["json", "console"] = Field("console", description="Structured log rendering")
+    log_level: str = Field("INFO", description="Log level")
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'cityhall.db'}"
+        return self
+
+    def check_production(self) -> None:
+        """Refuse placeholder secrets outside demo mode."""
+        if self.demo:
+            return
+        if self.jwt_secret.get_secret_value() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32:
+            raise SettingsError(
+                "CITYHALL_JWT_SECRET is a placeholder or shorter than 32 characters; "
+                "set a random value (python -c 'import secrets; print(secrets.token_urlsafe(48))') "
+                "or run in demo mode (CITYHALL_DEMO=true)"
+            )
+        if self.influx_url:
+            for name, secret in (("PASSWORD", self.influx_password), ("TOKEN", self.influx_token)):
+                if secret.get_secret_value() in PLACEHOLDER_SECRETS - {""}:
+                    raise SettingsError(f"CITYHALL_INFLUX_{name} is a placeholder")
+        if self.mqtt_username and self.mqtt_password.get_secret_value() in PLACEHOLDER_SECRETS:
+            raise SettingsError("CITYHALL_MQTT_PASSWORD is a placeholder")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

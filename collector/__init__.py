@@ -1,0 +1,1 @@
+"""The collector: MQTT readings in, durable readings out (InfluxDB or the SQL table)."""

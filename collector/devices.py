@@ -1,0 +1,63 @@
+"""Which devices exist and where they are: the asset tags every reading is written with."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityhall.models import Building, Device, Floor, Site, Space
+
+
+class DeviceDirectory:
+    """A cached map device code -> asset tags, reloaded periodically and when an unknown code shows up."""
+
+    def __init__(self, session_factory: sessionmaker[Session], *, refresh_s: float = 60.0) -> None:
+        self._factory = session_factory
+        self._refresh_s = refresh_s
+        self._tags: dict[str, dict[str, str]] = {}
+        self._quantities: dict[str, frozenset[str]] = {}
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def reload(self) -> None:
+        """Read active devices with their space, building and site codes."""
+        stmt = (
+            select(Device.code, Device.kind, Device.quantities, Space.code, Building.code, Site.code)
+            .join(Space, Device.space_id == Space.id)
+            .join(Floor, Space.floor_id == Floor.id)
+            .join(Building, Floor.building_id == Building.id)
+            .join(Site, Building.site_id == Site.id)
+            .where(Device.is_active.is_(True))
+        )
+        tags: dict[str, dict[str, str]] = {}
+        quantities: dict[str, frozenset[str]] = {}
+        with self._factory() as session:
+            for code, kind, qs, space, building, site in session.execute(stmt):
+                tags[code] = {"kind": kind.value, "space": space, "building": building, "site": site}
+                quantities[code] = frozenset(qs)
+        with self._lock:
+            self._tags, self._quantities, self._loaded_at = tags, quantities, time.monotonic()
+
+    def _maybe_reload(self, *, force: bool) -> None:
+        age = time.monotonic() - self._loaded_at
+        # An unknown code forces a reload, but at most every 5 s so a flood of unknown devices stays cheap.
+        if age > self._refresh_s or (force and age > 5.0):
+            self.reload()
+
+    def lookup(self, code: str) -> dict[str, str] | None:
+        """Tags of a known device, or None."""
+        self._maybe_reload(force=False)
+        if code not in self._tags:
+            self._maybe_reload(force=True)
+        return self._tags.get(code)
+
+    def measures(self, code: str, quantity: str) -> bool:
+        """True when the device is registered as measuring this quantity."""
+        return quantity in self._quantities.get(code, frozenset())
+
+    def tags(self) -> dict[str, dict[str, str]]:
+        """The current map (a snapshot)."""
+        return self._tags

@@ -1,0 +1,28 @@
+"""Our native JSON format (docs/mqtt.md): `<prefix>/readings/<device>` with {device, ts, values}."""
+
+from __future__ import annotations
+
+from cityhall.contract import PayloadError, Reading, decode_native
+
+
+class NativeDecoder:
+    """Decoder for the native JSON payload."""
+
+    name = "native"
+
+    def __init__(self, topic_prefix: str) -> None:
+        self._head = f"{topic_prefix}/readings/"
+
+    def matches(self, topic: str) -> bool:
+        """Native readings topics."""
+        return topic.startswith(self._head)
+
+    def decode(self, topic: str, payload: bytes) -> list[Reading]:
+        """Validate and split into readings; the topic and payload must name the same device."""
+        readings = decode_native(payload)
+        topic_device = topic[len(self._head) :]
+        if readings and readings[0].device != topic_device:
+            raise PayloadError(
+                f"device: payload names {readings[0].device!r} but topic names {topic_device!r}"
+            )
+        return readings

@@ -1,0 +1,167 @@
+"""All of the rules engine's I/O: read windows from the store, evaluate, raise and clear alarms."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityhall.contract import QUANTITIES
+from cityhall.db import transaction
+from cityhall.maintenance import AlarmCondition, active_alarm, clear_alarm, raise_alarm
+from cityhall.models import Building, Device, Floor, Space
+from cityhall.timeseries import ReadingStore, StoreUnavailableError
+from rules import metrics
+from rules.config import RuleConfigError, RuleDefinition
+from rules.engine import Status, evaluate
+
+log = structlog.get_logger(__name__)
+ACTOR = "system:rules"
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one evaluation cycle did."""
+
+    evaluated: int = 0
+    raised: list[tuple[str, str]] = field(default_factory=list)  # (rule key, device code)
+    cleared: list[tuple[str, str]] = field(default_factory=list)
+
+
+def target_devices(session: Session, definition: RuleDefinition) -> list[Device]:
+    """Active devices a rule watches that measure its quantity."""
+    t = definition.targets
+    stmt = (
+        select(Device)
+        .join(Space, Device.space_id == Space.id)
+        .join(Floor, Space.floor_id == Floor.id)
+        .join(Building, Floor.building_id == Building.id)
+        .where(Device.is_active.is_(True))
+    )
+    if t.devices:
+        stmt = stmt.where(Device.code.in_(t.devices))
+    if t.device_kinds:
+        stmt = stmt.where(Device.kind.in_(t.device_kinds))
+    if t.buildings:
+        stmt = stmt.where(Building.code.in_(t.buildings))
+    if t.serves is not None:
+        stmt = stmt.where(Device.serves == t.serves)
+    return [d for d in session.scalars(stmt.order_by(Device.code)) if definition.quantity in d.quantities]
+
+
+def check_references(session: Session, definitions: Sequence[RuleDefinition]) -> None:
+    """Refuse rules that name devices or buildings the asset register does not have."""
+    known_devices = set(session.scalars(select(Device.code)))
+    known_buildings = set(session.scalars(select(Building.code)))
+    for i, d in enumerate(definitions):
+        for code in d.targets.devices:
+            if code not in known_devices:
+                raise RuleConfigError(f"rules[{i}] ({d.key}).targets.devices: unknown device {code!r}")
+        for code in d.targets.buildings:
+            if code not in known_buildings:
+                raise RuleConfigError(f"rules[{i}] ({d.key}).targets.buildings: unknown building {code!r}")
+
+
+class RulesRunner:
+    """Evaluates every enabled rule on a fixed interval."""
+
+    def __init__(
+        self,
+        *,
+        definitions: Sequence[RuleDefinition],
+        store: ReadingStore,
+        session_factory: sessionmaker[Session],
+        lookback: timedelta,
+        interval_s: float,
+    ) -> None:
+        self.definitions = [d for d in definitions if d.enabled]
+        for d in self.definitions:
+            if timedelta(seconds=d.for_seconds) >= lookback:
+                raise RuleConfigError(
+                    f"{d.key}.for_seconds: {d.for_seconds:g} s must be shorter than the lookback window "
+                    f"({lookback.total_seconds():g} s, CITYHALL_RULES_LOOKBACK_MINUTES)"
+                )
+        self.store = store
+        self.factory = session_factory
+        self.lookback = lookback
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._last_ok = time.monotonic()
+
+    def run_once(self, now: datetime | None = None) -> CycleReport:
+        """One cycle over all rules and their devices."""
+        now = now or datetime.now(UTC)
+        report = CycleReport()
+        started = time.perf_counter()
+        for definition in self.definitions:
+            rule = definition.to_rule()
+            with transaction(self.factory) as session:
+                devices = target_devices(session, definition)
+                if not devices:
+                    continue
+                series = self.store.window(
+                    quantity=rule.quantity,
+                    since=now - self.lookback,
+                    until=now,
+                    devices=[d.code for d in devices],
+                )
+                for device in devices:
+                    finding = evaluate(rule, series.get(device.code, []))
+                    if finding is None:
+                        continue
+                    report.evaluated += 1
+                    metrics.EVALUATIONS.labels(status=finding.status.value).inc()
+                    if finding.status is Status.BREACH:
+                        condition = AlarmCondition(
+                            rule_key=rule.key,
+                            rule_name=rule.name,
+                            severity=rule.severity,
+                            quantity=rule.quantity,
+                            unit=QUANTITIES[rule.quantity].unit,
+                            threshold=rule.threshold,
+                            value=finding.value,
+                            since=finding.since,
+                            message=rule.describe(finding.value, finding.since),
+                        )
+                        if raise_alarm(session, device=device, condition=condition, actor=ACTOR):
+                            report.raised.append((rule.key, device.code))
+                            metrics.ALARMS.labels(transition="raised").inc()
+                            log.info("alarm_raised", rule=rule.key, device=device.code, value=finding.value)
+                    elif finding.status is Status.NORMAL:
+                        alarm = active_alarm(session, rule_key=rule.key, device_id=device.id)
+                        if alarm is not None:
+                            clear_alarm(session, alarm=alarm, actor=ACTOR, at=finding.since)
+                            report.cleared.append((rule.key, device.code))
+                            metrics.ALARMS.labels(transition="cleared").inc()
+                            log.info("alarm_cleared", rule=rule.key, device=device.code)
+        metrics.CYCLES.inc()
+        metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
+        self._last_ok = time.monotonic()
+        return report
+
+    def run_forever(self) -> None:
+        """Cycle until stop(); an unavailable store or database is logged and retried next cycle."""
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except StoreUnavailableError as err:
+                metrics.ERRORS.inc()
+                log.warning("rules_cycle_store_unavailable", error=str(err))
+            except Exception:  # the loop's edge: a failing cycle must not end the engine
+                metrics.ERRORS.inc()
+                log.exception("rules_cycle_failed")
+            self._stop.wait(self.interval_s)
+
+    def health(self) -> dict[str, bool]:
+        """Healthy while a cycle has succeeded within three intervals (and at least a minute)."""
+        return {"cycles": time.monotonic() - self._last_ok < max(60.0, 3 * self.interval_s)}
+
+    def stop(self) -> None:
+        """Ask run_forever to return after the current cycle."""
+        self._stop.set()

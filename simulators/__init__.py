@@ -1,0 +1,1 @@
+"""Simulated city-hall and dormitory devices publishing readings over MQTT."""
