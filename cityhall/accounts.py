@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityhall.audit import record, snapshot
+from cityhall.audit import add_created
 from cityhall.errors import ConflictError, InvalidInputError
 from cityhall.models import Role, User
 from cityhall.security import hash_password
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
 
 
 def create_user(
@@ -39,15 +39,5 @@ def create_user(
         role=role,
         password_hash=hash_password(password),
     )
-    session.add(user)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="create",
-        entity="user",
-        entity_id=user.id,
-        before=None,
-        after=snapshot(user),
-    )
+    add_created(session, user, entity="user", actor=actor)
     return user

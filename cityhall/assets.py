@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Self, TypeVar
 from zoneinfo import ZoneInfo
@@ -32,10 +31,9 @@ from pydantic import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityhall.audit import record, snapshot
 from cityhall.contract import DEVICE_CODE_RE, QUANTITIES, DeviceCode
-from cityhall.db import Base
 from cityhall.models.assets import Building, BuildingUse, Device, DeviceKind, Floor, Site, Space, SpaceKind
-from cityhall.models.audit import AuditEntry
 
 DEVICE_QUANTITIES: dict[DeviceKind, tuple[str, ...]] = {
     DeviceKind.ELECTRICITY_METER: ("power_kw", "energy_kwh"),
@@ -582,46 +580,33 @@ class ImportSummary:
 _Row = TypeVar("_Row", Site, Building, Floor, Space, Device)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, list):
-        return list(value)
-    return value
-
-
-def _columns(row: Base) -> dict[str, Any]:
-    """The row's column values as JSON-able data, for the audit log."""
-    return {attr.key: _plain(getattr(row, attr.key)) for attr in row.__mapper__.column_attrs}
-
-
 @dataclass(slots=True)
 class _Upserter:
     session: Session
     summary: ImportSummary
-    # (action, entity, entity_id, before, row): `after` is read once the final flush has filled in defaults.
-    changes: list[tuple[str, str, str, dict[str, Any] | None, Base]] = field(default_factory=list)
+    # (action, entity, before, row): `after` is read once the final flush has filled in defaults.
+    changes: list[tuple[str, str, dict[str, Any] | None, Site | Building | Floor | Space | Device]] = field(
+        default_factory=list
+    )
 
-    def put(
-        self, entity: str, entity_id: str, existing: _Row | None, model: type[_Row], values: dict[str, Any]
-    ) -> _Row:
+    def put(self, entity: str, existing: _Row | None, model: type[_Row], values: dict[str, Any]) -> _Row:
         counts = self.summary.counts[entity]
         if existing is None:
             row = model(**values)
             self.session.add(row)
             self.session.flush()  # children need the new id
             counts.created += 1
-            self.changes.append(("create", entity, entity_id, None, row))
+            self.changes.append(("create", entity, None, row))
             return row
         changed = {key: value for key, value in values.items() if getattr(existing, key) != value}
         if not changed:
             counts.unchanged += 1
             return existing
-        before = _columns(existing)
+        before = snapshot(existing)
         for key, value in changed.items():
             setattr(existing, key, value)
         counts.updated += 1
-        self.changes.append(("update", entity, entity_id, before, existing))
+        self.changes.append(("update", entity, before, existing))
         return existing
 
 
@@ -640,7 +625,6 @@ def import_assets(session: Session, doc: AssetDocument, *, actor: str) -> Import
     for site_spec in doc.sites:
         site = upsert.put(
             "site",
-            site_spec.code,
             sites.get(site_spec.code),
             Site,
             site_spec.model_dump(include={"code", "name", "address", "latitude", "longitude"}),
@@ -648,7 +632,6 @@ def import_assets(session: Session, doc: AssetDocument, *, actor: str) -> Import
         for building_spec in site_spec.buildings:
             building = upsert.put(
                 "building",
-                building_spec.code,
                 buildings.get(building_spec.code),
                 Building,
                 {"site_id": site.id}
@@ -659,7 +642,6 @@ def import_assets(session: Session, doc: AssetDocument, *, actor: str) -> Import
             for floor_spec in building_spec.floors:
                 floor = upsert.put(
                     "floor",
-                    f"{building.code}:{floor_spec.level}",  # floors have no code of their own
                     floors.get((building.id, floor_spec.level)),
                     Floor,
                     {"building_id": building.id}
@@ -668,7 +650,6 @@ def import_assets(session: Session, doc: AssetDocument, *, actor: str) -> Import
                 for space_spec in floor_spec.spaces:
                     space = upsert.put(
                         "space",
-                        space_spec.code,
                         spaces.get(space_spec.code),
                         Space,
                         {"floor_id": floor.id}
@@ -679,23 +660,21 @@ def import_assets(session: Session, doc: AssetDocument, *, actor: str) -> Import
                     for device_spec in space_spec.devices:
                         upsert.put(
                             "device",
-                            device_spec.code,
                             devices.get(device_spec.code),
                             Device,
                             {"space_id": space.id, "quantities": list(device_spec.quantities)}
                             | device_spec.model_dump(include={"code", "name", "kind", "serves"}),
                         )
     session.flush()
-    for action, entity, entity_id, before, row in upsert.changes:
-        session.add(
-            AuditEntry(
-                actor=actor,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                before=before,
-                after=_columns(row),
-            )
+    for action, entity, before, row in upsert.changes:
+        record(
+            session,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=row.id,
+            before=before,
+            after=snapshot(row),
         )
     session.flush()
     return upsert.summary

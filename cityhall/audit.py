@@ -32,6 +32,22 @@ def snapshot(obj: object) -> dict[str, Any]:
     return out
 
 
+def add_created(session: Session, obj: object, *, entity: str, actor: str, action: str = "create") -> None:
+    """Add a new row, flush to get its id, and audit its creation in the same transaction."""
+    session.add(obj)
+    session.flush()
+    entity_id = inspect(obj).identity[0]
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=None,
+        after=snapshot(obj),
+    )
+
+
 def record(
     session: Session,
     *,

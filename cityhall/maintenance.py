@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityhall.audit import record, snapshot
+from cityhall.audit import add_created, record, snapshot
 from cityhall.db import utcnow
 from cityhall.errors import ConflictError, InvalidInputError, NotFoundError
 from cityhall.models import (
@@ -88,17 +88,7 @@ def raise_alarm(session: Session, *, device: Device, condition: AlarmCondition, 
         condition_since=condition.since,
         raised_at=utcnow(),
     )
-    session.add(alarm)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="raise",
-        entity="alarm",
-        entity_id=alarm.id,
-        before=None,
-        after=snapshot(alarm),
-    )
+    add_created(session, alarm, entity="alarm", actor=actor, action="raise")
     ticket = Ticket(
         title=f"{condition.rule_name}: {device.name}",
         description=condition.message,
@@ -108,17 +98,7 @@ def raise_alarm(session: Session, *, device: Device, condition: AlarmCondition, 
         device_id=device.id,
         reported_by=actor,
     )
-    session.add(ticket)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="create",
-        entity="ticket",
-        entity_id=ticket.id,
-        before=None,
-        after=snapshot(ticket),
-    )
+    add_created(session, ticket, entity="ticket", actor=actor)
     return alarm
 
 
@@ -176,17 +156,7 @@ def open_request_ticket(
         device_id=device.id if device else None,
         reported_by=actor,
     )
-    session.add(ticket)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="create",
-        entity="ticket",
-        entity_id=ticket.id,
-        before=None,
-        after=snapshot(ticket),
-    )
+    add_created(session, ticket, entity="ticket", actor=actor)
     return ticket
 
 

@@ -186,10 +186,11 @@ def test_renamed_device_is_updated_and_audited(factory: sessionmaker[Session], t
             select(AuditEntry).where(AuditEntry.entity == "device", AuditEntry.action == "update")
         ).one()
         assert entry.actor == "facility.manager"
-        assert entry.entity_id == "T1-A-1F-CS-01"
         assert entry.at.tzinfo is not None
         assert entry.before is not None
         assert entry.after is not None
+        assert entry.entity_id == str(entry.after["id"])  # numeric ids, as for every audited entity
+        assert entry.after["code"] == "T1-A-1F-CS-01"
         assert entry.before["name"] == "Office climate"
         assert entry.after["name"] == "Office climate east"
         assert entry.after["kind"] == "climate_sensor"
@@ -199,7 +200,10 @@ def test_renamed_device_is_updated_and_audited(factory: sessionmaker[Session], t
         device = session.scalars(select(Device).where(Device.code == "T1-A-1F-CS-01")).one()
         assert device.name == "Office climate east"
         created = session.scalars(select(AuditEntry).where(AuditEntry.action == "create")).all()
-        assert {(e.entity, e.entity_id) for e in created} >= {("floor", "T1-A:0"), ("site", "T1")}
+        created_sites = [e.after for e in created if e.entity == "site" and e.after]
+        created_floors = [e.after for e in created if e.entity == "floor" and e.after]
+        assert [site["code"] for site in created_sites] == ["T1"]
+        assert 0 in {floor["level"] for floor in created_floors}
         assert all(e.before is None for e in created)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from cityhall.accounts import MIN_PASSWORD_LENGTH
 from cityhall.models import Role
 
 USERNAME_PATTERN = r"^[a-z][a-z0-9_.-]{1,63}$"
@@ -31,7 +32,7 @@ class UserCreate(BaseModel):
     full_name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(None, max_length=254, pattern=EMAIL_PATTERN)
     role: Role
-    password: str = Field(min_length=12, max_length=256)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
 
 
 class UserUpdate(BaseModel):
@@ -41,7 +42,7 @@ class UserUpdate(BaseModel):
     email: str | None = Field(None, max_length=254, pattern=EMAIL_PATTERN)
     role: Role | None = None
     is_active: bool | None = None
-    password: str | None = Field(None, min_length=12, max_length=256)
+    password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=256)
 
 
 class ApiKeyRead(BaseModel):

@@ -6,6 +6,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.users.schemas import ApiKeyCreate, UserCreate, UserUpdate
+from cityhall.accounts import create_user
 from cityhall.audit import record, snapshot
 from cityhall.db import utcnow
 from cityhall.errors import ConflictError, NotFoundError
@@ -28,29 +29,15 @@ def get(*, session: Session, user_id: int) -> User:
 
 def create(*, session: Session, data: UserCreate, actor: str) -> User:
     """Create an account; 409 when the username is taken."""
-    if session.scalars(select(User.id).where(User.username == data.username)).first() is not None:
-        raise ConflictError("username_taken", f"username {data.username} is taken", loc=("body", "username"))
-    user = User(
+    return create_user(
+        session,
         username=data.username,
         full_name=data.full_name,
         email=data.email,
         role=data.role,
-        password_hash=hash_password(data.password),
-        is_active=True,
-        created_at=utcnow(),
-    )
-    session.add(user)
-    session.flush()
-    record(
-        session,
+        password=data.password,
         actor=actor,
-        action="create",
-        entity="user",
-        entity_id=user.id,
-        before=None,
-        after=snapshot(user),
     )
-    return user
 
 
 def update(*, session: Session, user: User, data: UserUpdate, actor: str) -> User:
