@@ -20,6 +20,7 @@ from api.health.metrics import RequestObserver
 from api.health.router import router as health_router
 from api.tickets.router import router as tickets_router
 from api.users.router import router as users_router
+from api.web.router import router as web_router
 from cityhall.db import make_engine, make_sessionmaker
 from cityhall.settings import Settings
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         tickets_router,
         collector_router,
         audit_router,
+        web_router,
     ):
         app.include_router(router)
     return app

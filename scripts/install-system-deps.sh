@@ -16,6 +16,8 @@ missing=""
 has_command mosquitto || missing="$missing mosquitto"
 has_command influxd || missing="$missing influxdb"
 has_command docker-compose || missing="$missing docker-compose"
+# Browser tests drive Debian's Chromium with Playwright (never a downloaded browser build).
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 # Debian ships venv without ensurepip unless python3-venv is installed.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3-venv"
 
@@ -38,7 +40,7 @@ if [ -n "$missing" ]; then
             ;;
     esac
 else
-    echo "system packages present: mosquitto influxd docker-compose python3-venv"
+    echo "system packages present: mosquitto influxd docker-compose chromium python3-venv"
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AliasPath, AwareDatetime, BaseModel, ConfigDict, Field
 
 from cityhall.models import AlarmState, Severity
 
@@ -16,6 +16,9 @@ class AlarmRead(BaseModel):
     rule_key: str
     rule_name: str
     device_id: int
+    device_code: str = Field(
+        validation_alias=AliasPath("device", "code"), description="Device code on the wire"
+    )
     state: AlarmState
     severity: Severity
     quantity: str

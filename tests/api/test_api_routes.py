@@ -56,13 +56,14 @@ def test_the_route_walk_catches_an_unguarded_route(app: FastAPI) -> None:
 
 
 def test_only_health_metrics_and_sign_in_are_public(app: FastAPI) -> None:
-    """The public surface is exactly what ARCHITECTURE.md §6 allows: read-only probes and sign-in."""
+    """The public surface is exactly what ARCHITECTURE.md §6 allows: read-only probes, sign-in, and the
+    console's static page and assets (they carry no data; the page reads everything with the user's token)."""
     public = {
         str(c.path)
         for c in routing.iter_route_contexts(app.routes)
         if isinstance(c.original_route, APIRoute) and route_access(c.original_route) == "public"
     }
-    assert public == {"/health", "/metrics", "/auth/token"}
+    assert public == {"/health", "/metrics", "/auth/token", "/", "/static/{name}"}
 
 
 def test_admin_is_admitted_everywhere(app: FastAPI) -> None:

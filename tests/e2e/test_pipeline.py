@@ -114,6 +114,7 @@ def test_reading_to_ticket_and_back(pipeline: tuple[Settings, sessionmaker[Sessi
             "high",
             300.0,
         )
+        assert (alarm["device_code"], alarm["unit"], alarm["threshold"]) == (DORM_METER, "kW", 150.0)
         tickets = get_items(client, f"/tickets?alarm_id={alarm['id']}", headers)
         assert len(tickets) == 1
         assert tickets[0]["status"] == "open"
