@@ -1,0 +1,108 @@
+"""The `cityhall` administration commands against real databases, as an operator would run them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from cityhall.cli import app
+from cityhall.db import make_engine, make_sessionmaker
+from cityhall.models import AuditEntry, Device, Role, User
+from cityhall.security import verify_password
+from cityhall.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each command reads the environment this test set, and leaves no cached settings behind."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def database(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CITYHALL_DATABASE_URL", db_url)
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "database at head" in result.output
+    return db_url
+
+
+def test_users_create_first_admin(database: str) -> None:
+    result = runner.invoke(
+        app,
+        ["users", "create", "chen.admin", "--full-name", "Chen Admin", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "created user chen.admin (admin)" in result.output
+    with make_sessionmaker(make_engine(database))() as session:
+        user = session.scalars(select(User).where(User.username == "chen.admin")).one()
+        assert user.role is Role.ADMIN
+        assert verify_password(user.password_hash, "a long enough password")
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.entity == "user")).one()
+        assert audit.actor == "cli"
+        assert audit.after is not None
+        assert "password_hash" not in audit.after
+
+    again = runner.invoke(
+        app, ["users", "create", "chen.admin", "--password-stdin"], input="another password!\n"
+    )
+    assert again.exit_code == 1
+    assert "username: user 'chen.admin' exists already" in again.output
+
+
+def test_users_create_refuses_bad_input(database: str) -> None:
+    short = runner.invoke(app, ["users", "create", "wang", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1
+    assert "password: password needs at least 12 characters" in short.output
+    role = runner.invoke(
+        app, ["users", "create", "wang", "--role", "mayor", "--password-stdin"], input="x" * 20
+    )
+    assert role.exit_code == 1
+    assert "--role: unknown role 'mayor'" in role.output
+
+
+def test_assets_import_yaml_is_idempotent(database: str, tmp_path: Path) -> None:
+    first = runner.invoke(app, ["assets", "import", "cityhall/seed/tainan.yaml"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["assets", "import", "cityhall/seed/tainan.yaml"])
+    assert second.exit_code == 0, second.output
+    with make_sessionmaker(make_engine(database))() as session:
+        assert len(session.scalars(select(Device.id)).all()) == 246
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sites:\n  - code: X\n    name: X\n    buildings: []\n    colour: red\n")
+    result = runner.invoke(app, ["assets", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "colour" in result.output
+
+
+def test_rules_check(database: str, tmp_path: Path) -> None:
+    runner.invoke(app, ["assets", "import", "cityhall/seed/tainan.yaml"])
+    ok = runner.invoke(app, ["rules", "check"])
+    assert ok.exit_code == 0, ok.output
+    assert "rules OK" in ok.output
+    unknown = tmp_path / "rules.yaml"
+    unknown.write_text(
+        "rules:\n  - {key: x-high, name: X high, kind: threshold, quantity: power_kw, above: 1, for_seconds: 5,"
+        " targets: {devices: [NO-SUCH-METER]}}\n"
+    )
+    result = runner.invoke(app, ["rules", "check", str(unknown)])
+    assert result.exit_code == 1
+    assert "rules[0] (x-high).targets.devices: unknown device 'NO-SUCH-METER'" in result.output
+
+
+def test_processes_refuse_placeholder_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYHALL_JWT_SECRET", "changeme")
+    monkeypatch.delenv("CITYHALL_DEMO", raising=False)
+    for command in (["api"], ["collector"], ["rules", "run"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "CITYHALL_JWT_SECRET is a placeholder" in result.output
