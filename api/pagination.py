@@ -44,10 +44,19 @@ def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
-def paginate(session: Session, stmt: Select[Any], params: PageParams, to_item: Callable[[Any], T]) -> Page[T]:
-    """Count the statement's rows, fetch one ordered slice and convert each row."""
+def paginate(
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    params: PageParams,
+    to_item: Callable[[Any], T],
+    *,
+    whole_rows: bool = False,
+) -> Page[T]:
+    """Count the statement's rows, fetch one ordered slice and convert each row (its first column, or the
+    whole row for multi-column statements such as aggregates)."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(params.limit).offset(params.offset)).all()
+    sliced = stmt.limit(params.limit).offset(params.offset)
+    rows = session.execute(sliced).all() if whole_rows else session.scalars(sliced).all()
     return Page[T](
         items=[to_item(row) for row in rows], total=total, limit=params.limit, offset=params.offset
     )

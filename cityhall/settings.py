@@ -5,13 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values shipped in .env.example and docs; a process outside demo mode refuses to start with any of them.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret-not-for-production"})
 DEV_JWT_SECRET = "dev-secret-not-for-production"  # noqa: S105 - demo only, refused outside demo
+# Device payload formats the collector can decode (collector.payloads has one decoder per name).
+COLLECTOR_FORMATS = ("native", "tasmota", "shelly_gen2")
 
 
 class SettingsError(ValueError):
@@ -52,6 +55,29 @@ class Settings(BaseSettings):
     collector_flush_seconds: float = Field(
         1.0, gt=0, le=60, description="Longest wait before a batch is written"
     )
+    collector_formats: str = Field(
+        ",".join(COLLECTOR_FORMATS),
+        description="Device payload formats the collector subscribes to and decodes, comma-separated: "
+        "native, tasmota, shelly_gen2 (docs/mqtt.md)",
+    )
+    collector_device_timezone: str = Field(
+        "Asia/Taipei", description="Zone of device clocks that send local time without an offset (Tasmota)"
+    )
+    collector_spool_max_readings: int = Field(
+        5_000_000, ge=1000, description="Readings the on-disk spool holds while the store is down"
+    )
+    collector_store_timeout_seconds: float = Field(
+        5.0, gt=0, le=120, description="Longest wait for one store write before spooling the batch"
+    )
+    collector_replay_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How often quarantined messages of newly registered devices are replayed",
+    )
+    collector_unhealthy_after_seconds: float = Field(
+        60.0, gt=0, description="Health turns unhealthy when the store has been unreachable this long"
+    )
 
     rules_file: Path | None = Field(
         None, description="YAML rule definitions; empty uses the shipped defaults"
@@ -66,6 +92,30 @@ class Settings(BaseSettings):
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port for collector/rules (0: off)")
     log_format: Literal["json", "console"] = Field("console", description="Structured log rendering")
     log_level: str = Field("INFO", description="Log level")
+
+    @field_validator("collector_formats")
+    @classmethod
+    def _known_formats(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(COLLECTOR_FORMATS))
+        if unknown or not names:
+            choices = ", ".join(COLLECTOR_FORMATS)
+            raise ValueError(f"unknown format(s) {unknown or value!r}; choose from {choices}")
+        return ",".join(dict.fromkeys(names))  # normalised: no blanks, no repeats, order kept
+
+    @field_validator("collector_device_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Taipei") from err
+        return value
+
+    @property
+    def collector_format_names(self) -> tuple[str, ...]:
+        """CITYHALL_COLLECTOR_FORMATS as a tuple of format names."""
+        return tuple(self.collector_formats.split(","))
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

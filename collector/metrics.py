@@ -25,3 +25,16 @@ QUEUE_DEPTH = Gauge(
     "cityhall_collector_queue_depth", "Messages received but not yet written and acknowledged"
 )
 CONNECTED = Gauge("cityhall_collector_broker_connected", "1 while connected to the MQTT broker")
+SPOOLED = Counter("cityhall_collector_readings_spooled_total", "Readings appended to the on-disk spool")
+DRAINED = Counter("cityhall_collector_readings_drained_total", "Spooled readings written to the store")
+SPOOL_READINGS = Gauge("cityhall_collector_spool_readings", "Readings waiting in the spool")
+SPOOL_FILL = Gauge("cityhall_collector_spool_fill_ratio", "Spool fill, 0..1 (alert above 0.8)")
+STORE_UP = Gauge("cityhall_collector_store_up", "1 while the last store write succeeded")
+QUARANTINED = Counter(
+    "cityhall_collector_quarantined_total", "Messages from devices not (yet) in the asset register"
+)
+REPLAYED = Counter("cityhall_collector_replayed_total", "Quarantined messages replayed after registration")
+UNREGISTERED_QUANTITIES = Counter(
+    "cityhall_collector_unregistered_quantities_total",
+    "Readings of quantities a Tasmota/Shelly device sent but is not registered for (dropped)",
+)

@@ -7,20 +7,25 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.reasoncodes import ReasonCode
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityhall.contract import readings_subscription
+from cityhall.contract import Reading
 from cityhall.mqtt import connect, make_client, subscription
 from cityhall.settings import Settings
 from cityhall.timeseries import ReadingStore, StoreUnavailableError
 from collector import metrics
 from collector.devices import DeviceDirectory
-from collector.payloads import default_registry
+from collector.payloads import registry_for
+from collector.quarantine import replay_registered
+from collector.spool import Spool, SpoolFullError
 from collector.writer import BatchWriter, Message
 
 log = structlog.get_logger(__name__)
@@ -28,6 +33,7 @@ log = structlog.get_logger(__name__)
 # sends a limited number of unacknowledged messages, so waiting for a full batch would stall.
 LINGER_S = 0.02
 MAX_BACKOFF_S = 30.0
+SPOOL_WARN_RATIO = 0.8  # health turns degraded and an error is logged from here on
 
 
 class Collector:
@@ -40,8 +46,9 @@ class Collector:
         self.store = store
         self.client_id = settings.mqtt_client_id or f"cityhall-collector-{socket.gethostname()}"
         self.devices = DeviceDirectory(session_factory)
+        self.registry = registry_for(settings)
         self.writer = BatchWriter(
-            registry=default_registry(settings.mqtt_topic_prefix),
+            registry=self.registry,
             devices=self.devices,
             store=store,
             session_factory=session_factory,
@@ -49,23 +56,31 @@ class Collector:
         self._inbox: queue.Queue[Message] = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()
-        self._store_ok_at = time.monotonic()
+        self._store_failed_at: float | None = None
+        self._next_replay = 0.0
+        self._factory = session_factory
+        data_dir = settings.data_dir
+        self.spool = Spool(
+            data_dir / f"spool-{self.client_id}.db", max_readings=settings.collector_spool_max_readings
+        )
         self._client = make_client(settings, self.client_id, persistent=True, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._thread = threading.Thread(target=self._run_writer, name="collector-writer", daemon=True)
+        self._drainer = threading.Thread(target=self._run_drainer, name="collector-drainer", daemon=True)
 
     # --- MQTT callbacks (paho's network thread) ---
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
         if rc.is_failure:
             log.error("mqtt_connect_refused", reason=str(rc))
             return
-        topic = subscription(self.settings, readings_subscription(self.settings.mqtt_topic_prefix))
-        client.subscribe(topic, qos=1)
+        # One filter per enabled device format (CITYHALL_COLLECTOR_FORMATS), e.g. tele/+/SENSOR for Tasmota.
+        topics = [subscription(self.settings, f) for f in self.registry.subscriptions]
+        client.subscribe([(topic, 1) for topic in topics])
         self._connected.set()
         metrics.CONNECTED.set(1)
-        log.info("mqtt_connected", client_id=self.client_id, subscription=topic)
+        log.info("mqtt_connected", client_id=self.client_id, subscriptions=topics)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
         self._connected.clear()
@@ -102,31 +117,108 @@ class Collector:
             if not batch:
                 continue
             result = self.writer.triage(batch)
-            backoff = 0.5
-            while True:
-                try:
-                    self.writer.write(result)
-                    self._store_ok_at = time.monotonic()
-                    break
-                except StoreUnavailableError as err:
-                    # Not acknowledged, so nothing is lost: retry; if stopped, the broker redelivers.
-                    metrics.WRITE_FAILURES.inc()
-                    log.warning(
-                        "store_write_failed",
-                        error=str(err),
-                        retry_in_s=backoff,
-                        readings=len(result.readings),
-                    )
-                    if self._stop.wait(backoff):
-                        return
-                    backoff = min(backoff * 2, MAX_BACKOFF_S)
-                except Exception:
-                    log.exception("batch_failed", messages=len(batch))
-                    if self._stop.wait(1.0):
-                        return
+            keep_readings = partial(self._keep_readings, result.readings)
+            if not self._retry(keep_readings, "readings", len(batch)):
+                return
+            keep_dead_letters = partial(self.writer.write_dead_letters, result.dead_letters)
+            if not self._retry(keep_dead_letters, "dead_letters", len(batch)):
+                return
+            # Only now is every reading in the store or the spool, and every dead letter in SQL.
             for msg in batch:
                 if msg.qos > 0:
                     self._client.ack(msg.mid, msg.qos)
+
+    def _retry(self, step: Callable[[], None], what: str, messages: int) -> bool:
+        """Run a step until it succeeds; False if stopped first (nothing acked: the broker redelivers)."""
+        backoff = 0.5
+        while True:
+            try:
+                step()
+                return True
+            except (StoreUnavailableError, SpoolFullError, SQLAlchemyError) as err:
+                log.warning(
+                    "batch_not_kept", step=what, error=str(err), retry_in_s=backoff, messages=messages
+                )
+            except Exception:  # the loop's edge: log with context, keep the messages unacknowledged
+                log.exception("batch_failed", step=what, messages=messages)
+            if self._stop.wait(backoff):
+                return False
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _keep_readings(self, readings: list[Reading]) -> None:
+        """Write to the store; while it is down (or behind on the spool), append to the spool instead."""
+        if not readings:
+            return
+        if self._store_failed_at is None:
+            try:
+                self.writer.write_readings(readings)
+                return
+            except StoreUnavailableError as err:
+                self._store_failed(err)
+        self.spool.append(readings)  # raises SpoolFullError: then nothing is acknowledged
+        metrics.SPOOLED.inc(len(readings))
+        self._spool_gauges()
+
+    def _store_failed(self, err: Exception) -> None:
+        if self._store_failed_at is None:
+            self._store_failed_at = time.monotonic()
+            log.warning("store_unavailable_spooling", error=str(err), spool=str(self.spool.path))
+        metrics.WRITE_FAILURES.inc()
+        metrics.STORE_UP.set(0)
+
+    def _spool_gauges(self) -> None:
+        metrics.SPOOL_READINGS.set(self.spool.readings)
+        metrics.SPOOL_FILL.set(self.spool.fill_ratio)
+        if self.spool.fill_ratio >= SPOOL_WARN_RATIO:
+            log.error("spool_nearly_full", readings=self.spool.readings, limit=self.spool.max_readings)
+
+    def _run_drainer(self) -> None:
+        """Drain the spool oldest first; the first success also closes the circuit for live writes."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            batch = self.spool.oldest()
+            if batch is None:
+                if self._store_failed_at is not None:
+                    self._probe_store()
+                elif time.monotonic() >= self._next_replay:
+                    self._replay_quarantine()
+                self._stop.wait(0.5)
+                continue
+            try:
+                self.writer.write_readings(batch.readings)
+            except StoreUnavailableError as err:
+                self._store_failed(err)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            self.spool.remove(batch)
+            metrics.DRAINED.inc(len(batch.readings))
+            self._spool_gauges()
+            backoff = 0.5
+            if self._store_failed_at is not None:
+                log.info("store_back", spooled_left=self.spool.readings)
+                self._store_failed_at = None
+                metrics.STORE_UP.set(1)
+
+    def _replay_quarantine(self) -> None:
+        """Ingest quarantined messages of devices registered since; a failure waits for the next round."""
+        self._next_replay = time.monotonic() + self.settings.collector_replay_seconds
+        try:
+            while replay_registered(
+                session_factory=self._factory, registry=self.registry, writer=self.writer
+            ):
+                pass
+        except (StoreUnavailableError, SQLAlchemyError) as err:
+            log.warning("quarantine_replay_failed", error=str(err))
+
+    def _probe_store(self) -> None:
+        """The circuit is open but nothing is spooled: close it once the store answers again."""
+        try:
+            self.writer.write_readings([])
+        except StoreUnavailableError:
+            return
+        self._store_failed_at = None
+        metrics.STORE_UP.set(1)
 
     # --- lifecycle ---
     def start(self) -> None:
@@ -135,6 +227,9 @@ class Collector:
         connect(self._client, self.settings, persistent=True)
         self._client.loop_start()
         self._thread.start()
+        self._drainer.start()
+        self._spool_gauges()
+        metrics.STORE_UP.set(1)
         log.info("collector_started", pid=os.getpid(), batch_size=self.settings.collector_batch_size)
 
     def wait_connected(self, timeout: float) -> bool:
@@ -142,14 +237,20 @@ class Collector:
         return self._connected.wait(timeout)
 
     def health(self) -> dict[str, bool]:
-        """Broker connected; store written within the last 60 s or nothing pending."""
-        store_ok = self._inbox.empty() or time.monotonic() - self._store_ok_at < 60
-        return {"broker": self._connected.is_set(), "store": store_ok}
+        """Broker connected; store reachable (or down for less than the setting); spool not nearly full."""
+        down_for = 0.0 if self._store_failed_at is None else time.monotonic() - self._store_failed_at
+        return {
+            "broker": self._connected.is_set(),
+            "store": down_for < self.settings.collector_unhealthy_after_seconds,
+            "spool": self.spool.fill_ratio < SPOOL_WARN_RATIO,
+        }
 
     def stop(self) -> None:
         """Stop taking messages, finish the batch in hand, disconnect."""
         self._stop.set()
         self._thread.join(timeout=30)
+        self._drainer.join(timeout=30)
         self._client.disconnect()
         self._client.loop_stop()
+        self.spool.close()
         log.info("collector_stopped")

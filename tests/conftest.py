@@ -77,3 +77,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 # --- application ---
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own CITYHALL_DATA_DIR, so spools and SQLite files never land in the checkout."""
+    monkeypatch.setenv("CITYHALL_DATA_DIR", str(tmp_path_factory.mktemp("data")))

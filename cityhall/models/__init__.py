@@ -3,7 +3,7 @@
 from cityhall.models.alarms import Alarm, AlarmState, Severity
 from cityhall.models.assets import Building, BuildingUse, Device, DeviceKind, Floor, Site, Space, SpaceKind
 from cityhall.models.audit import AuditEntry
-from cityhall.models.readings import DeadLetter, ReadingRow
+from cityhall.models.readings import DeadLetter, DeadLetterCategory, ReadingRow
 from cityhall.models.tickets import Ticket, TicketPriority, TicketSource, TicketStatus
 from cityhall.models.users import ApiKey, Role, User
 
@@ -15,6 +15,7 @@ __all__ = [
     "Building",
     "BuildingUse",
     "DeadLetter",
+    "DeadLetterCategory",
     "Device",
     "DeviceKind",
     "Floor",

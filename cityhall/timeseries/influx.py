@@ -60,6 +60,7 @@ class InfluxStore:
             username=settings.influx_username,
             password=settings.influx_password.get_secret_value(),
             token=settings.influx_token.get_secret_value(),
+            timeout_s=settings.collector_store_timeout_seconds,
         )
 
     def write(self, readings: Sequence[Reading], tags: Mapping[str, DeviceTags]) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from cityhall.contract import PayloadError, Reading, decode_native
+from cityhall.contract import PayloadError, Reading, decode_native, readings_subscription
 
 
 class NativeDecoder:
     """Decoder for the native JSON payload."""
 
     name = "native"
+    reports_all_quantities = False  # a native payload names exactly what the device measures
 
     def __init__(self, topic_prefix: str) -> None:
         self._head = f"{topic_prefix}/readings/"
+        self.subscriptions: tuple[str, ...] = (readings_subscription(topic_prefix),)
 
     def matches(self, topic: str) -> bool:
         """Native readings topics."""

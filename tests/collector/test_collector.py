@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.contract import encode_native, readings_topic
 from cityhall.db import Base, make_engine, make_sessionmaker, transaction
-from cityhall.models import DeadLetter, ReadingRow
+from cityhall.models import DeadLetter, DeadLetterCategory, Device, DeviceKind, ReadingRow
 from cityhall.settings import Settings
 from cityhall.timeseries.influx import InfluxStore
 from cityhall.timeseries.sql import SqlStore
@@ -128,3 +128,90 @@ def test_influx_outage_loses_nothing(
         finally:
             collector.stop()
             store.close()
+
+
+def test_unknown_device_is_quarantined_then_replayed_after_registration(
+    mosquitto: servers.MosquittoServer, factory: sessionmaker[Session]
+) -> None:
+    settings = _settings(mosquitto, f"test-quarantine-{id(factory)}").model_copy(
+        update={"collector_replay_seconds": 0.5}
+    )
+    collector = Collector(settings, store=SqlStore(factory.kw["bind"]), session_factory=factory)
+    collector.start()
+    assert collector.wait_connected(10)
+    new_meter = "MZ-DORM-EM-EV"  # an EV charger meter the site team has not registered yet
+    try:
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+        points = [(start + timedelta(minutes=i), {"power_kw": 7.0 + i}) for i in range(3)]
+        publish_series(mosquitto.host, mosquitto.port, settings.mqtt_topic_prefix, new_meter, points)
+
+        def quarantined() -> list[DeadLetter] | None:
+            with factory() as session:
+                rows = list(session.scalars(select(DeadLetter).where(DeadLetter.device == new_meter)))
+            return rows if len(rows) == 3 else None
+
+        letters = wait_for(quarantined, timeout=20, what="3 quarantined messages")
+        assert {letter.category for letter in letters} == {DeadLetterCategory.UNKNOWN_DEVICE}
+        assert all(letter.replayed_at is None for letter in letters)
+
+        with transaction(factory) as session:
+            plant_room = session.scalars(select(Device).where(Device.code == METER)).one().space_id
+            session.add(
+                Device(
+                    code=new_meter,
+                    name="EV charger meter",
+                    kind=DeviceKind.ELECTRICITY_METER,
+                    space_id=plant_room,
+                    quantities=["power_kw", "energy_kwh"],
+                    serves="EV charging",
+                )
+            )
+
+        def replayed() -> list[float] | None:
+            with factory() as session:
+                values = list(
+                    session.scalars(
+                        select(ReadingRow.value).where(ReadingRow.device == new_meter).order_by(ReadingRow.ts)
+                    )
+                )
+            return values if len(values) == 3 else None
+
+        assert wait_for(replayed, timeout=20, what="the quarantined readings replayed") == [7.0, 8.0, 9.0]
+        with factory() as session:
+            pending = session.scalars(select(DeadLetter).where(DeadLetter.replayed_at.is_(None))).all()
+        assert pending == []
+    finally:
+        collector.stop()
+
+
+def test_family_payloads_keep_only_registered_quantities(factory: sessionmaker[Session]) -> None:
+    """A Tasmota plug sends every sensor it has; quantities not registered for the device are dropped,
+    while a native payload with an unregistered quantity is refused whole."""
+    from collector.devices import DeviceDirectory  # noqa: PLC0415
+    from collector.payloads import default_registry  # noqa: PLC0415
+    from collector.writer import BatchWriter, Message  # noqa: PLC0415
+    from simulators.formats import PayloadFormat, encode  # noqa: PLC0415
+
+    writer = BatchWriter(
+        registry=default_registry("cityhall/v1"),
+        devices=DeviceDirectory(factory),
+        store=SqlStore(factory.kw["bind"]),
+        session_factory=factory,
+    )
+    ts = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    values = {"power_kw": 42.0, "energy_kwh": 1000.0, "temperature_c": 24.5}
+    messages = [
+        Message(i, 1, topic, payload)
+        for fmt in (PayloadFormat.TASMOTA, PayloadFormat.NATIVE)
+        for i, (topic, payload) in enumerate(
+            encode(fmt, device=METER, ts=ts, values=values, prefix="cityhall/v1")
+        )
+    ]
+    result = writer.triage(messages)
+    assert sorted((r.quantity, r.value) for r in result.readings) == [
+        ("energy_kwh", 1000.0),
+        ("power_kw", 42.0),
+    ]
+    (letter,) = result.dead_letters
+    assert letter.topic == f"cityhall/v1/readings/{METER}"
+    assert letter.reason == f"values.temperature_c: device '{METER}' does not measure temperature_c"
