@@ -57,6 +57,7 @@ class Collector:
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._store_failed_at: float | None = None
+        self.received = 0
         self._next_replay = 0.0
         self._factory = session_factory
         data_dir = settings.data_dir
@@ -90,6 +91,7 @@ class Collector:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         metrics.RECEIVED.inc()
+        self.received += 1  # per instance (the metric is per process): shows how a shared group splits
         self._inbox.put(Message(msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
 
     # --- writer thread ---

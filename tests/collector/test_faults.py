@@ -7,6 +7,7 @@ sum of what InfluxDB holds.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -147,6 +149,7 @@ def test_influx_down_30_s_mid_stream(rig: Rig) -> None:
 
 
 def test_collector_sigkill_mid_stream(rig: Rig) -> None:
+    metrics_port = servers.free_port()
     env = {
         **os.environ,
         "CITYHALL_DATABASE_URL": rig.settings.database_url,
@@ -157,6 +160,7 @@ def test_collector_sigkill_mid_stream(rig: Rig) -> None:
         "CITYHALL_INFLUX_URL": rig.influx.url,
         "CITYHALL_INFLUX_DATABASE": "faults",
         "CITYHALL_JWT_SECRET": rig.settings.jwt_secret.get_secret_value(),
+        "CITYHALL_METRICS_PORT": str(metrics_port),
     }
 
     def spawn() -> subprocess.Popen[bytes]:
@@ -182,6 +186,13 @@ def test_collector_sigkill_mid_stream(rig: Rig) -> None:
         try:
             stream.wait_acked(timeout=60)
             rig.wait_all(20_000, timeout=90)
+            health = httpx.get(f"http://127.0.0.1:{metrics_port}/health")
+            assert health.status_code == 200
+            assert health.json()["checks"] == {"broker": True, "store": True, "spool": True}
+            scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+            written = re.search(r"^cityhall_collector_readings_written_total (\S+)$", scrape, re.MULTILINE)
+            assert written is not None
+            assert float(written.group(1)) > 0
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(30) == 0
@@ -228,3 +239,34 @@ def test_ten_thousand_malformed_payloads(rig: Rig) -> None:
         assert all(r.startswith("payload: Invalid JSON") for r in reasons)
     finally:
         collector.stop()
+
+
+def test_two_collectors_share_the_stream(rig: Rig) -> None:
+    """Scale-out: a shared subscription splits the stream; each reading is stored exactly once."""
+    shared = rig.settings.model_copy(update={"mqtt_share_group": "collectors"})
+    collectors = []
+    for name in ("a", "b"):
+        settings = shared.model_copy(
+            update={"mqtt_client_id": f"collector-{name}", "data_dir": rig.settings.data_dir / name}
+        )
+        collector = Collector(
+            settings,
+            store=InfluxStore.from_settings(settings),
+            session_factory=make_sessionmaker(make_engine(settings.database_url)),
+        )
+        collector.start()
+        assert collector.wait_connected(10)
+        collectors.append(collector)
+    try:
+        stream = Stream(
+            rig.broker.host, rig.broker.port, rig.messages(20_000), rate_per_s=5000, client_id="pub-e"
+        )
+        stream.start()
+        stream.wait_acked(timeout=60)
+        rig.wait_all(20_000, timeout=60)
+        received = [c.received for c in collectors]
+        assert sum(received) == 20_000  # each message went to exactly one member of the group
+        assert min(received) > 2_000  # and both took a real share
+    finally:
+        for collector in collectors:
+            collector.stop()
