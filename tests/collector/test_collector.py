@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.contract import encode_native, readings_topic
-from cityhall.db import Base, make_engine, make_sessionmaker, transaction
+from cityhall.db import transaction
 from cityhall.models import DeadLetter, DeadLetterCategory, Device, DeviceKind, ReadingRow
 from cityhall.settings import Settings
 from cityhall.timeseries.influx import InfluxStore
@@ -23,17 +20,6 @@ from tests import servers
 from tests.e2e.e2e_helpers import publish_series, wait_for
 
 METER = "MZ-DORM-EM-MAIN"
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
-    sessions = make_sessionmaker(engine)
-    with transaction(sessions) as session:
-        import_assets(session, load_yaml(seed_path()), actor="test")
-    yield sessions
-    engine.dispose()
 
 
 def _settings(broker: servers.MosquittoServer, client_id: str) -> Settings:

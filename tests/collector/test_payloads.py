@@ -17,9 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.contract import QUANTITIES, PayloadError, Reading
-from cityhall.db import Base, make_engine, make_sessionmaker, transaction
 from cityhall.models import ReadingRow
 from cityhall.settings import COLLECTOR_FORMATS, Settings
 from cityhall.timeseries.sql import SqlStore
@@ -472,17 +470,6 @@ def test_range_check_applies_to_every_decoder() -> None:
 
 
 # --- end to end: a real Mosquitto, the collector and the SQL store ---
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
-    sessions = make_sessionmaker(engine)
-    with transaction(sessions) as session:
-        import_assets(session, load_yaml(seed_path()), actor="test")
-    yield sessions
-    engine.dispose()
 
 
 def test_tasmota_and_shelly_meters_reach_the_readings_table(
