@@ -268,7 +268,7 @@ def _nearest(loc: Loc, known: dict[Loc, int]) -> tuple[Loc, int] | None:
     return None
 
 
-class _YamlSource:
+class YamlSource:
     """Maps document paths to YAML line numbers from the composed node tree."""
 
     def __init__(self, root: yaml.Node) -> None:
@@ -434,7 +434,7 @@ def load_yaml(path: str | Path) -> AssetDocument:
         raise AssetImportError(f"{path}: YAML syntax error: {err}") from err
     if root is None:
         raise AssetImportError(f"{path}: the file is empty; expected a mapping with a 'sites' list")
-    source = _YamlSource(root)
+    source = YamlSource(root)
     earlier = [
         f"line {line}, {_dotted(loc)}: key given twice in the same mapping"
         for loc, line in source.duplicate_keys

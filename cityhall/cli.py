@@ -6,7 +6,8 @@ import getpass
 import signal
 import sys
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -158,32 +159,149 @@ def rules_check(
     typer.echo(f"{len(definitions)} rules OK")
 
 
+class SimulateMode(StrEnum):
+    """How `cityhall simulate` runs a scenario."""
+
+    LIVE = "live"
+    FAST = "fast"
+    BACKFILL = "backfill"
+
+
 @app.command()
-def simulate(
-    interval: Annotated[float, typer.Option(help="Seconds between readings of each device", min=0.1)] = 10.0,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
+def simulate(  # noqa: PLR0917 - typer passes one argument per option
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="Scenario YAML (simulators/scenarios/); without it: every device, live"),
+    ] = None,
+    mode: Annotated[SimulateMode, typer.Option(help="live, fast or backfill")] = SimulateMode.LIVE,
+    speed: Annotated[
+        float, typer.Option(help="Live: simulated seconds per wall-clock second", min=0.001)
+    ] = 1.0,
+    start: Annotated[
+        datetime | None, typer.Option(help="Override the scenario's start (ISO 8601 with offset; live: now)")
+    ] = None,
+    register: Annotated[
+        Path | None,
+        typer.Option(help="Devices from this asset YAML/CSV instead of the database", exists=True),
+    ] = None,
+    qos: Annotated[int, typer.Option(help="Fast and live: MQTT QoS (0 or 1)", min=0, max=1)] = 1,
+    max_inflight: Annotated[int, typer.Option(help="Fast, QoS 1: unacknowledged messages at most")] = 2000,
+    out_dir: Annotated[Path, typer.Option(help="Where the ground truth (JSON lines) is written")] = Path(
+        "data/simulations"
+    ),
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    interval: Annotated[float, typer.Option(help="No scenario: seconds between readings", min=0.1)] = 10.0,
+    duration: Annotated[float | None, typer.Option(help="No scenario: stop after this many seconds")] = None,
     fault: Annotated[
-        list[str] | None, typer.Option(help="Inject demand_step:DEVICE:KW[:START_S[:END_S]] (repeatable)")
+        list[str] | None,
+        typer.Option(help="No scenario: inject demand_step:DEVICE:KW[:START_S[:END_S]] (repeatable)"),
     ] = None,
 ) -> None:
-    """Publish simulated readings for every registered device over MQTT."""
-    from cityhall.db import make_engine, make_sessionmaker  # noqa: PLC0415
-    from simulators.publisher import Fault, Publisher, ScenarioError  # noqa: PLC0415
+    """Publish simulated readings with labelled faults: live, fast into the broker, or backfill the store."""
+    from cityhall.assets import AssetImportError  # noqa: PLC0415
+    from simulators.engine import SimulationError  # noqa: PLC0415
+    from simulators.scenario import ScenarioError  # noqa: PLC0415
 
     settings = _settings(production=False)
     try:
-        publisher = Publisher(
+        if scenario is None:
+            _simulate_register(settings, interval_s=interval, duration_s=duration, faults=fault or [])
+            return
+        _simulate_scenario(
             settings,
-            session_factory=make_sessionmaker(make_engine(settings.database_url)),
-            interval_s=interval,
-            faults=[Fault.parse(f) for f in fault or []],
+            scenario,
+            mode=mode,
+            speed=speed,
+            start=start,
+            register=register,
+            qos=qos,
+            max_inflight=max_inflight,
+            out_dir=out_dir,
+            show_progress=progress,
         )
-    except ScenarioError as err:
+    except (ScenarioError, SimulationError, AssetImportError) as err:
         raise _fail(f"scenario error: {err}") from err
+    except ConnectionError as err:
+        raise _fail(f"broker error: {err}") from err
+
+
+def _simulate_register(
+    settings: Settings, *, interval_s: float, duration_s: float | None, faults: list[str]
+) -> None:
+    """Every registered device, live on the wall clock, with the demo's fault shorthand."""
+    from cityhall.db import make_engine, make_sessionmaker  # noqa: PLC0415
+    from simulators.publisher import Fault, Publisher  # noqa: PLC0415
+
+    publisher = Publisher(
+        settings,
+        session_factory=make_sessionmaker(make_engine(settings.database_url)),
+        interval_s=interval_s,
+        faults=[Fault.parse(f) for f in faults],
+    )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: publisher.stop())
-    publisher.run(duration_s=duration)
+    publisher.run(duration_s=duration_s)
     typer.echo(f"published {publisher.published} messages for {len(publisher.devices)} devices")
+
+
+def _simulate_scenario(
+    settings: Settings,
+    path: Path,
+    *,
+    mode: SimulateMode,
+    speed: float,
+    start: datetime | None,
+    register: Path | None,
+    qos: int,
+    max_inflight: int,
+    out_dir: Path,
+    show_progress: bool,
+) -> None:
+    """Validate the whole scenario, write its ground truth, then run it in the chosen mode."""
+    from simulators import modes  # noqa: PLC0415
+    from simulators.fleet import devices_for  # noqa: PLC0415
+    from simulators.scenario import load_scenario, plan  # noqa: PLC0415
+
+    loaded = load_scenario(path)
+    if start is not None and start.tzinfo is None:
+        raise _fail("--start needs a UTC offset, e.g. 2026-07-13T00:00:00+08:00")
+    if start is None and mode is SimulateMode.LIVE:
+        start = modes.live_start(loaded.spec.step)
+    devices = devices_for(
+        scale=loaded.spec.scale, seed=loaded.spec.seed, settings=settings, register=register
+    )
+    the_plan = plan(loaded, devices, start=start)
+    run_id = modes.new_run_id()
+    truth = modes.write_truth(the_plan, out_dir, run_id)
+    typer.echo(
+        f"{the_plan.name}: {len(the_plan.devices)} devices, {len(the_plan.faults)} faults; truth {truth}"
+    )
+    if mode is SimulateMode.BACKFILL:
+        from cityhall.timeseries import make_store  # noqa: PLC0415
+
+        store = make_store(settings)
+        try:
+            stats = modes.run_backfill(the_plan, store, show_progress=show_progress)
+        finally:
+            store.close()
+        typer.echo(f"wrote {stats.readings} readings in {stats.seconds:.1f} s")
+        return
+    if mode is SimulateMode.FAST:
+        publisher = modes.fast_publisher(settings, qos=qos, max_inflight=max_inflight)
+        try:
+            stats = modes.run_fast(
+                the_plan, publisher, prefix=settings.mqtt_topic_prefix, show_progress=show_progress
+            )
+        finally:
+            publisher.close()
+    else:
+        live = modes.live_runner(settings, the_plan, speed=speed, qos=qos)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: live.stop())
+        stats = modes.run_live(live, the_plan, show_progress=show_progress)
+    typer.echo(
+        f"published {stats.messages} messages in {stats.seconds:.1f} s ({stats.messages_per_s:,.0f} msg/s)"
+    )
 
 
 @db_app.command("upgrade")

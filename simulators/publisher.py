@@ -1,36 +1,34 @@
-"""Publishing simulated readings for the registered devices over MQTT, with optional injected faults."""
+"""Live publishing of every registered device (the demo's simulator), with the demo's fault shorthand."""
 
 from __future__ import annotations
 
-import random
-import threading
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
-import structlog
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from cityhall.contract import encode_native, readings_topic
-from cityhall.models import Building, Device, Floor, Space
-from cityhall.mqtt import connect, make_client
 from cityhall.settings import Settings
 from simulators.devices import SimulatedDevice
+from simulators.engine import Simulation
+from simulators.faults import AbnormalConsumptionParams, FaultKind
+from simulators.faults import Fault as CatalogueFault
+from simulators.fleet import records_from_register, simulated
+from simulators.formats import PayloadFormat
+from simulators.modes import Encoder, LiveRun
+from simulators.scenario import ScenarioError
+from simulators.weather import TainanWeather
 
-log = structlog.get_logger(__name__)
-
-
-class ScenarioError(ValueError):
-    """A fault or scenario that names something that does not exist, or is inconsistent."""
+__all__ = ["Fault", "Publisher", "ScenarioError"]
+DEFAULT_SEED = 2015
+# Open-ended shorthand faults last until the run stops; a century stands in for "never ends".
+_OPEN_END = timedelta(days=36_500)
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """An injected fault with its ground truth: kind, device, interval after start, magnitude."""
+    """The demo's shorthand `demand_step:DEVICE:KW[:START_S[:END_S]]`: abnormal consumption of +KW kW."""
 
-    kind: str  # "demand_step": extra load of `magnitude` kW on an electricity meter
+    kind: str
     device: str
     start_s: float
     end_s: float | None
@@ -38,7 +36,7 @@ class Fault:
 
     @classmethod
     def parse(cls, spec: str) -> Fault:
-        """Parse `demand_step:DEVICE:KW[:START_S[:END_S]]`."""
+        """Parse `demand_step:DEVICE:KW[:START_S[:END_S]]` (seconds after the simulator starts)."""
         parts = spec.split(":")
         if len(parts) < 3 or parts[0] != "demand_step":
             raise ScenarioError(f"fault {spec!r}: expected demand_step:DEVICE:KW[:START_S[:END_S]]")
@@ -50,44 +48,31 @@ class Fault:
             raise ScenarioError(f"fault {spec!r}: KW, START_S and END_S must be numbers") from err
         if end is not None and end <= start:
             raise ScenarioError(f"fault {spec!r}: END_S must be after START_S")
+        if magnitude <= 0:
+            raise ScenarioError(f"fault {spec!r}: KW must be positive")
         return cls(parts[0], parts[1], start, end, magnitude)
 
-    def active(self, elapsed_s: float) -> bool:
-        """True while the fault is injected."""
-        return elapsed_s >= self.start_s and (self.end_s is None or elapsed_s < self.end_s)
+    def to_catalogue(
+        self, device: SimulatedDevice, *, start: datetime, step: timedelta, index: int
+    ) -> CatalogueFault:
+        """The catalogue's abnormal consumption (step_kw), snapped onto the run's sample grid."""
 
+        def snapped(seconds: float) -> datetime:
+            return start + step * -(-timedelta(seconds=seconds) // step)
 
-def load_devices(session: Session, *, seed: int = 2015) -> list[SimulatedDevice]:
-    """One simulated device per active registered device, sized by the area it serves."""
-    stmt = (
-        select(Device)
-        .options(joinedload(Device.space).joinedload(Space.floor).joinedload(Floor.building))
-        .where(Device.is_active.is_(True))
-        .order_by(Device.code)
-    )
-    out = []
-    for device in session.scalars(stmt):
-        space: Space = device.space
-        building: Building = space.floor.building
-        whole = "whole" in device.serves.lower()
-        area = building.gross_floor_area_m2 if whole else space.floor.area_m2
-        if device.kind.value in {"air_conditioner", "climate_sensor", "occupancy_sensor"}:
-            area = space.area_m2
-        out.append(
-            SimulatedDevice(
-                code=device.code,
-                kind=device.kind,
-                use=building.use,
-                served_area_m2=area,
-                capacity_people=space.capacity_people or max(1, int(space.area_m2 / 10)),
-                rng=random.Random(f"{seed}:{device.code}"),  # noqa: S311 - simulation, not security
-            )
+        end = start + _OPEN_END if self.end_s is None else snapped(self.end_s)
+        return CatalogueFault(
+            f"f{index + 1:03d}",
+            FaultKind.ABNORMAL_CONSUMPTION,
+            device,
+            snapped(self.start_s),
+            end,
+            AbnormalConsumptionParams(step_kw=self.magnitude),
         )
-    return out
 
 
 class Publisher:
-    """Publishes every device's readings each `interval_s` of wall-clock time (live mode)."""
+    """Publishes every active registered device each `interval_s` of wall-clock time (live mode)."""
 
     def __init__(
         self,
@@ -97,63 +82,33 @@ class Publisher:
         interval_s: float,
         faults: list[Fault] | None = None,
         client_id: str = "cityhall-simulator",
+        seed: int = DEFAULT_SEED,
     ) -> None:
-        self.settings = settings
-        self.interval_s = interval_s
         with session_factory() as session:
-            self.devices = load_devices(session)
-        codes = {d.code for d in self.devices}
-        self.faults = faults or []
-        for fault in self.faults:
-            if fault.device not in codes:
-                raise ScenarioError(f"fault on {fault.device!r}: no such active device in the asset register")
-        self.published = 0
-        self._client: mqtt.Client = make_client(settings, client_id)
-        self._stop = threading.Event()
-        self._connected = threading.Event()
-        self._client.on_connect = lambda *_a: self._connected.set()
-
-    def publish_tick(self, ts: datetime, elapsed_s: float) -> int:
-        """Publish one reading set for every device at `ts`; returns the number of messages."""
+            self.devices = simulated(records_from_register(session), seed=seed)
         by_code = {d.code: d for d in self.devices}
-        for device in self.devices:
-            device.extra_kw = 0.0
-        for fault in self.faults:
-            if fault.active(elapsed_s):
-                by_code[fault.device].extra_kw += fault.magnitude
-        prefix = self.settings.mqtt_topic_prefix
-        for device in self.devices:
-            payload = encode_native(device.code, ts, device.sample(ts))
-            self._client.publish(readings_topic(prefix, device.code), payload, qos=1)
-        self.published += len(self.devices)
-        return len(self.devices)
+        step = timedelta(seconds=interval_s)
+        start = datetime.now(UTC)
+        catalogue = []
+        for i, fault in enumerate(faults or []):
+            device = by_code.get(fault.device)
+            if device is None:
+                raise ScenarioError(f"fault on {fault.device!r}: no such active device in the asset register")
+            catalogue.append(fault.to_catalogue(device, start=start, step=step, index=i))
+        sim = Simulation(self.devices, start=start, step=step, weather=TainanWeather(seed), faults=catalogue)
+        formats = dict.fromkeys(by_code, PayloadFormat.NATIVE)
+        self._live = LiveRun(settings, sim, Encoder(formats, settings.mqtt_topic_prefix), client_id=client_id)
+
+    @property
+    def published(self) -> int:
+        """Messages published so far."""
+        return self._live.published
 
     def run(self, *, duration_s: float | None = None) -> None:
         """Connect and publish on the wall clock until stop() or `duration_s` has passed."""
-        connect(self._client, self.settings)
-        self._client.loop_start()
-        if not self._connected.wait(30):
-            self._client.loop_stop()
-            raise ConnectionError(f"no MQTT broker at {self.settings.mqtt_host}:{self.settings.mqtt_port}")
-        started = time.monotonic()
-        log.info(
-            "simulator_started",
-            devices=len(self.devices),
-            interval_s=self.interval_s,
-            faults=len(self.faults),
-        )
-        try:
-            while not self._stop.is_set():
-                elapsed = time.monotonic() - started
-                if duration_s is not None and elapsed >= duration_s:
-                    break
-                self.publish_tick(datetime.now(UTC), elapsed)
-                next_at = started + (int(elapsed / self.interval_s) + 1) * self.interval_s
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
-        finally:
-            self._client.disconnect()
-            self._client.loop_stop()
+        until = None if duration_s is None else self._live.sim.start + timedelta(seconds=duration_s)
+        self._live.run(until=until)
 
     def stop(self) -> None:
         """End run() after the current tick."""
-        self._stop.set()
+        self._live.stop()

@@ -1,0 +1,923 @@
+"""Issue 4's ingest benchmark: MQTT -> InfluxDB, our collector against its limits and against Node-RED.
+
+One run, one machine, one Mosquitto, one InfluxDB, the same pre-encoded stream for every contender:
+
+* limits: `mosquitto_sub` reading the stream to /dev/null, and InfluxDB's own /write rate for pre-built
+  5,000-line batches of the same points;
+* peer: Node-RED (`node-red` + `node-red-contrib-influxdb`, npm-installed into a temp dir) with an
+  MQTT-in -> function -> InfluxDB-out flow, and a batching variant (join -> "influxdb batch");
+* ours: one collector (`python -m cityhall collector`) per batch size, then two sharing a subscription.
+
+The stream is published at QoS 1 by a separate process (this file's `_publish` sub-command: a raw-socket
+MQTT 3.1.1 publisher with pre-encoded packets and a 2,000-message in-flight window), as fast as the broker
+takes it. Sustained rate = N / (first publish -> all N queryable in InfluxDB). Latency is measured in a paced
+run at half the contender's rate: 100 marker readings on an extra meter, InfluxDB polled every 10 ms.
+
+    .venv/bin/python bench/ingest.py [--messages N] [--repeats R]
+
+Results go to bench/results/ingest.md (and stdout). Every process and temp dir it starts is cleaned up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+PREFIX = "cityhall/v1"
+FILTER = f"{PREFIX}/readings/+"
+WINDOW = 2000  # publisher's own in-flight limit (unacknowledged PUBLISHes)
+LINES_PER_WRITE = 5000
+MARKERS = 100
+PACED_SECONDS = 12.0
+# node-red 5 needs Node.js >= 22.9; with an older node (Debian's 20 here) the last 4.x is used.
+NODE_RED_5 = "node-red@5.0.7"
+NODE_RED_4 = "node-red@4.1.8"
+NODE_RED_INFLUX = "node-red-contrib-influxdb@0.7.0"
+NPM_QUIET = ("--no-audit", "--no-fund", "--loglevel=error")
+JWT = "bench-ingest-" + "x" * 40
+STALL_S = 30.0
+
+
+def node_red_spec() -> str:
+    """The newest node-red this machine's Node.js runs."""
+    try:
+        version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return NODE_RED_5
+    major, minor = (int(x) for x in version.strip().lstrip("v").split(".")[:2])
+    return NODE_RED_5 if (major, minor) >= (22, 9) else NODE_RED_4
+
+
+def log(message: str) -> None:
+    """Progress on stdout, timestamped."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# The publisher process (`python bench/ingest.py _publish ...`): raw MQTT 3.1.1, QoS 1, pre-encoded.
+# --------------------------------------------------------------------------------------------------
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _mqtt_str(value: bytes) -> bytes:
+    return len(value).to_bytes(2, "big") + value
+
+
+def _connect_packet(client_id: str) -> bytes:
+    body = _mqtt_str(b"MQTT") + bytes([4, 0x02]) + (60).to_bytes(2, "big") + _mqtt_str(client_id.encode())
+    return b"\x10" + _varint(len(body)) + body
+
+
+def _publish_packet(topic: bytes, payload: bytes, packet_id: int) -> bytes:
+    body = _mqtt_str(topic) + packet_id.to_bytes(2, "big") + payload
+    return b"\x32" + _varint(len(body)) + body
+
+
+def publish_main(port: int, stream_path: Path, rate: float, client_id: str) -> None:
+    """Publish the stream file at QoS 1 when told `go` on stdin; print timings as JSON."""
+    rows = [json.loads(line) for line in stream_path.read_text().splitlines()]
+    packets = [
+        _publish_packet(row["t"].encode(), row["p"].encode(), i % 65535 + 1) for i, row in enumerate(rows)
+    ]
+    markers = {i: row["m"] for i, row in enumerate(rows) if row["m"] >= 0}
+    total = len(packets)
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.sendall(_connect_packet(client_id))
+    connack = b""
+    while len(connack) < 4:
+        connack += sock.recv(4 - len(connack))
+    if connack[3] != 0:
+        raise SystemExit(f"CONNACK refused: {connack!r}")
+    print("ready", flush=True)
+    sys.stdin.readline()
+    marker_times: dict[int, float] = {}
+    sent = received = 0
+    t0 = time.time()
+    while received < total * 4:
+        now = time.time()
+        limit = min(total, received // 4 + WINDOW)
+        if rate > 0:
+            limit = min(limit, int((now - t0) * rate) + 1)
+        wait = 0.05
+        if sent < limit:
+            end = min(limit, sent + 512)
+            for i in range(sent, end):
+                if i in markers:
+                    marker_times[markers[i]] = time.time()
+            sock.sendall(b"".join(packets[sent:end]))
+            sent = end
+            wait = 0.0
+        elif rate > 0 and sent < total:
+            wait = max(0.0, t0 + sent / rate - now)
+        ready, _, _ = select.select([sock], [], [], wait)
+        if ready:
+            data = sock.recv(1 << 16)
+            if not data:
+                raise SystemExit("broker closed the connection")
+            received += len(data)  # every answer is a 4-byte PUBACK
+    t_acked = time.time()
+    sock.sendall(b"\xe0\x00")
+    sock.close()
+    print(json.dumps({"t0": t0, "t_acked": t_acked, "markers": marker_times}), flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Orchestration
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    """One contender's measurements over the repeats."""
+
+    name: str
+    rates: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Median readings/s."""
+        return statistics.median(self.rates) if self.rates else 0.0
+
+    @property
+    def rss(self) -> float | None:
+        """Median peak RSS."""
+        return statistics.median(self.rss_mb) if self.rss_mb else None
+
+    def percentile(self, p: float) -> float | None:
+        """Nearest-rank percentile of the latencies."""
+        if not self.latencies_ms:
+            return None
+        ordered = sorted(self.latencies_ms)
+        rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.4999)))
+        return ordered[rank - 1]
+
+
+@dataclass
+class Contender:
+    """A running contender: its processes and how to stop them."""
+
+    procs: list[subprocess.Popen[bytes]]
+    client_ids: list[str]
+    cleanup: Callable[[], None] = lambda: None
+
+
+def vm_hwm_mb(pid: int) -> float:
+    """Peak resident set size of a live process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Bench:
+    """Servers, stream files and contenders of one benchmark run."""
+
+    def __init__(self, args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+        from tests import servers  # noqa: PLC0415 - after sys.path is set
+
+        self.args = args
+        self.n: int = args.messages
+        self.tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cityhall-bench-")))
+        self.broker = stack.enter_context(BenchMosquitto(servers.MosquittoServer))
+        self.influx = stack.enter_context(servers.InfluxServer())
+        self._runs = 0
+        self.template, meters, self.tags = self._seed()
+        self.marker_device, self.meters = meters[-1], meters[:-1]
+        self.base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+        self.stream = self.tmp / "stream.jsonl"
+        self._write_stream(self.stream, self._messages(self.n))
+        self.node_red_dir: Path | None = None
+        log(
+            f"mosquitto :{self.broker.port}, influxd :{self.influx.port}, {len(self.meters)} meters "
+            f"+ marker {self.marker_device}, stream of {self.n:,} messages"
+        )
+
+    # --- data ---
+    def _seed(self) -> tuple[Path, list[str], dict[str, dict[str, str]]]:
+        from sqlalchemy import select as sql_select  # noqa: PLC0415
+
+        from cityhall.assets import import_assets, load_yaml, seed_path  # noqa: PLC0415
+        from cityhall.db import make_engine, make_sessionmaker, transaction  # noqa: PLC0415
+        from cityhall.migrate import upgrade  # noqa: PLC0415
+        from cityhall.models import Device, DeviceKind  # noqa: PLC0415
+        from collector.devices import DeviceDirectory  # noqa: PLC0415
+
+        path = self.tmp / "template.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        factory = make_sessionmaker(engine)
+        with transaction(factory) as session:
+            import_assets(session, load_yaml(seed_path()), actor="bench")
+            query = sql_select(Device.code).where(Device.kind == DeviceKind.ELECTRICITY_METER)
+            meters = sorted(session.scalars(query))
+        directory = DeviceDirectory(factory)
+        directory.reload()
+        tags = directory.tags()
+        engine.dispose()
+        return path, meters, tags
+
+    def _messages(self, count: int, markers: int = 0) -> list[tuple[str, bytes, int]]:
+        """`count` stream readings over the meters (distinct timestamps per meter, value i mod 10,000),
+        with `markers` marker readings on the marker meter spread evenly over the middle 10/12."""
+        from cityhall.contract import encode_native, readings_topic  # noqa: PLC0415
+
+        out: list[tuple[str, bytes, int]] = []
+        m = len(self.meters)
+        for i in range(count):
+            device = self.meters[i % m]
+            ts = self.base + timedelta(seconds=i // m)
+            out.append(
+                (readings_topic(PREFIX, device), encode_native(device, ts, {"power_kw": i % 10_000}), -1)
+            )
+        topic = readings_topic(PREFIX, self.marker_device)
+        for k in reversed(range(markers)):
+            at = int(count * (1 + 10 * k / markers) / PACED_SECONDS)
+            ts = self.base + timedelta(seconds=k)
+            out.insert(at, (topic, encode_native(self.marker_device, ts, {"power_kw": float(k)}), k))
+        return out
+
+    @staticmethod
+    def _write_stream(path: Path, messages: Sequence[tuple[str, bytes, int]]) -> None:
+        with path.open("w") as f:
+            for topic, payload, marker in messages:
+                f.write(json.dumps({"t": topic, "p": payload.decode(), "m": marker}) + "\n")
+
+    # --- InfluxDB ---
+    def fresh_db(self) -> str:
+        self._runs += 1
+        name = f"bench{self._runs}"
+        self.influx.create_database(name)
+        return name
+
+    def drop_db(self, name: str) -> None:
+        self.influx.query(f'DROP DATABASE "{name}"')
+
+    def count(self, db: str, measurement: str = "power_kw") -> int:
+        body = self.influx.query(f'SELECT count("value") FROM "{measurement}"', db)  # noqa: S608
+        series = body["results"][0].get("series")
+        return int(series[0]["values"][0][1]) if series else 0
+
+    # --- the publisher process ---
+    @contextlib.contextmanager
+    def publisher(self, stream: Path, rate: float = 0.0) -> Iterator[Publisher]:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "_publish",
+                "--port",
+                str(self.broker.port),
+                "--stream",
+                str(stream),
+                "--rate",
+                str(rate),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None  # noqa: S101 - for the type checker
+            if proc.stdout.readline().strip() != b"ready":
+                raise RuntimeError("publisher did not start")
+            yield Publisher(proc)
+        finally:
+            terminate(proc, 5)
+
+    def warm_up(self, contender: Contender, db: str) -> None:
+        """Wait for every client to connect, then for a warm-up reading (energy_kwh) to be queryable."""
+        import paho.mqtt.client as mqtt  # noqa: PLC0415
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+
+        from cityhall.contract import encode_native, readings_topic  # noqa: PLC0415
+
+        deadline = time.monotonic() + 90
+        for client_id in contender.client_ids:
+            while f" as {client_id} " not in self.broker.log_tail_all():
+                self._check_alive(contender)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{client_id} did not connect")
+                time.sleep(0.1)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-warmup")
+        client.connect("127.0.0.1", self.broker.port)
+        client.loop_start()
+        try:
+            topic = readings_topic(PREFIX, self.marker_device)
+            while self.count(db, "energy_kwh") == 0:
+                self._check_alive(contender)
+                if time.monotonic() > deadline:
+                    raise RuntimeError("warm-up reading never became queryable")
+                payload = encode_native(self.marker_device, self.base, {"energy_kwh": 1.0})
+                client.publish(topic, payload, qos=1)
+                time.sleep(0.5)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+        time.sleep(0.5)
+
+    @staticmethod
+    def _check_alive(contender: Contender) -> None:
+        for proc in contender.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"contender {proc.args!r} exited with {proc.returncode}")
+
+    def forget_sessions(self, client_ids: Sequence[str]) -> None:
+        """Drop the broker's persistent sessions (and subscriptions) of stopped collectors."""
+        import paho.mqtt.client as mqtt  # noqa: PLC0415
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+        from paho.mqtt.packettypes import PacketTypes  # noqa: PLC0415
+        from paho.mqtt.properties import Properties  # noqa: PLC0415
+
+        for client_id in client_ids:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 0
+            client.connect("127.0.0.1", self.broker.port, clean_start=True, properties=props)
+            client.loop_start()
+            time.sleep(0.2)
+            client.disconnect()
+            client.loop_stop()
+
+    # --- contenders ---
+    def start_collectors(self, db: str, *, batch: int, count: int = 1) -> Contender:
+        run = self._runs
+        database = self.tmp / f"run{run}.db"
+        shutil.copy(self.template, database)
+        procs, ids = [], []
+        for k in range(count):
+            client_id = f"bench-collector-{run}-{k}"
+            data_dir = self.tmp / f"data-{run}-{k}"
+            data_dir.mkdir()
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHONPATH": str(REPO),
+                "CITYHALL_DATABASE_URL": f"sqlite:///{database}",
+                "CITYHALL_DATA_DIR": str(data_dir),
+                "CITYHALL_MQTT_HOST": "127.0.0.1",
+                "CITYHALL_MQTT_PORT": str(self.broker.port),
+                "CITYHALL_MQTT_CLIENT_ID": client_id,
+                "CITYHALL_INFLUX_URL": self.influx.url,
+                "CITYHALL_INFLUX_DATABASE": db,
+                "CITYHALL_JWT_SECRET": JWT,
+                "CITYHALL_LOG_LEVEL": "WARNING",
+                "CITYHALL_COLLECTOR_BATCH_SIZE": str(batch),
+            }
+            if count > 1:
+                env["CITYHALL_MQTT_SHARE_GROUP"] = "bench"
+            with (data_dir / "collector.log").open("wb") as out:
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "cityhall", "collector"],
+                        env=env,
+                        cwd=data_dir,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            ids.append(client_id)
+        return Contender(procs, ids, cleanup=lambda: self.forget_sessions(ids))
+
+    def start_node_red(self, db: str, flow: str) -> Contender:
+        assert self.node_red_dir is not None  # noqa: S101 - installed before any Node-RED run
+        from tests.servers import free_port  # noqa: PLC0415
+
+        client_id = f"bench-nodered-{self._runs}"
+        user_dir = self.node_red_dir
+        env = dict(
+            os.environ,
+            BENCH_FLOW_FILE=str(REPO / "bench" / "nodered" / flow),
+            BENCH_MQTT_PORT=str(self.broker.port),
+            BENCH_MQTT_CLIENT_ID=client_id,
+            BENCH_INFLUX_PORT=str(self.influx.port),
+            BENCH_INFLUX_DB=db,
+        )
+        red = user_dir / "node_modules" / "node-red" / "red.js"
+        settings = REPO / "bench" / "nodered" / "settings.js"
+        command = ["node", str(red), "-u", str(user_dir), "-p", str(free_port()), "-s", str(settings)]
+        with (self.tmp / f"node-red-{self._runs}.log").open("wb") as out:
+            command.append(str(REPO / "bench" / "nodered" / flow))
+            proc = subprocess.Popen(command, env=env, cwd=user_dir, stdout=out, stderr=subprocess.STDOUT)
+        return Contender([proc], [client_id])
+
+    def install_node_red(self) -> None:
+        target = self.tmp / "node-red"
+        if self.args.node_red_dir:
+            self.node_red_dir = Path(self.args.node_red_dir)
+            log(f"Node-RED from {self.node_red_dir}")
+            return
+        log(f"npm install {node_red_spec()} {NODE_RED_INFLUX} into {target}")
+        subprocess.run(
+            ["npm", "install", "--prefix", str(target), node_red_spec(), NODE_RED_INFLUX, *NPM_QUIET],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        self.node_red_dir = target
+
+    # --- measurements ---
+    def throughput(
+        self, name: str, start: Callable[[str], Contender], *, profile: Path | None = None
+    ) -> tuple[float, float, float, str]:
+        """Readings/s, peak RSS (MB, largest contender process), CPU s (all its processes) of one run."""
+        db = self.fresh_db()
+        contender = start(db)
+        spy: subprocess.Popen[bytes] | None = None
+        try:
+            self.warm_up(contender, db)
+            if profile is not None:
+                spy = self._py_spy(contender.procs[0].pid, profile)
+            with self.publisher(self.stream) as pub:
+                t0 = pub.go()
+                done, note = self._wait_count(db, self.n, contender)
+                t_end = time.time()
+                pub.finish()
+            rss = max(vm_hwm_mb(p.pid) for p in contender.procs)
+            cpu = sum(cpu_seconds(p.pid) for p in contender.procs)
+        finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
+            for proc in contender.procs:
+                terminate(proc)
+            contender.cleanup()
+            self.drop_db(db)
+        rate = done / (t_end - t0)
+        log(
+            f"  {name}: {rate:,.0f} readings/s ({done:,} in {t_end - t0:.1f} s), peak RSS {rss:.0f} MB, "
+            f"CPU {cpu:.1f} s {note}"
+        )
+        return rate, rss, cpu, note
+
+    def _wait_count(self, db: str, target: int, contender: Contender) -> tuple[int, str]:
+        seen, progress_at = -1, time.monotonic()
+        while True:
+            count = self.count(db)
+            if count >= target:
+                return count, ""
+            if count != seen:
+                seen, progress_at = count, time.monotonic()
+            elif time.monotonic() - progress_at > STALL_S:
+                return count, f"(stalled at {count:,} of {target:,})"
+            for proc in contender.procs:
+                if proc.poll() is not None:
+                    return count, f"(exited with {proc.returncode} at {count:,} of {target:,})"
+            time.sleep(0.1)
+
+    def mosquitto_sub(self) -> tuple[float, float, float]:
+        """mosquitto_sub -C N to /dev/null: N / (first publish -> N received); peak RSS = VmHWM."""
+        proc = subprocess.Popen(
+            [
+                *("mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-q", "1", "-t", FILTER),
+                *("-C", str(self.n), "-i", f"bench-sub-{self._runs}"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(1.0)
+            rss = cpu = 0.0
+            with self.publisher(self.stream) as pub:
+                t0 = pub.go()
+                while proc.poll() is None:
+                    # VmHWM while it lives (rusage would count the pre-exec copy of this Python process)
+                    with contextlib.suppress(OSError, ValueError):
+                        rss = max(rss, vm_hwm_mb(proc.pid))
+                        cpu = cpu_seconds(proc.pid)
+                    time.sleep(0.002)
+                t_end = time.time()
+                pub.finish()
+        finally:
+            terminate(proc)
+        rate = self.n / (t_end - t0)
+        log(
+            f"  mosquitto_sub: {rate:,.0f} readings/s ({t_end - t0:.2f} s), "
+            f"peak RSS {rss:.1f} MB, CPU {cpu:.1f} s"
+        )
+        return rate, rss, cpu
+
+    def influx_limit(self, writers: int) -> float:
+        """POST /write of pre-built 5,000-line batches of the same points from `writers` threads."""
+        import httpx  # noqa: PLC0415
+
+        from cityhall.contract import Reading  # noqa: PLC0415
+        from cityhall.timeseries.lineprotocol import encode  # noqa: PLC0415
+
+        m = len(self.meters)
+        readings = [
+            Reading(self.meters[i % m], "power_kw", self.base + timedelta(seconds=i // m), float(i % 10_000))
+            for i in range(self.n)
+        ]
+        bodies = [
+            encode(readings[i : i + LINES_PER_WRITE], self.tags) for i in range(0, self.n, LINES_PER_WRITE)
+        ]
+        db = self.fresh_db()
+        lock = threading.Lock()
+        todo = list(reversed(bodies))
+
+        def worker() -> None:
+            with httpx.Client(base_url=self.influx.url, timeout=60) as client:
+                while True:
+                    with lock:
+                        if not todo:
+                            return
+                        body = todo.pop()
+                    resp = client.post("/write", params={"db": db, "precision": "ns"}, content=body)
+                    resp.raise_for_status()
+
+        t0 = time.time()
+        threads = [threading.Thread(target=worker) for _ in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done, _ = self._wait_count(db, self.n, Contender([], []))
+        elapsed = time.time() - t0
+        self.drop_db(db)
+        rate = done / elapsed
+        log(f"  InfluxDB /write x{writers}: {rate:,.0f} readings/s ({elapsed:.2f} s)")
+        return rate
+
+    def latency(self, name: str, start: Callable[[str], Contender], rate: float) -> list[float]:
+        """Publish -> queryable of 100 markers in a paced run at `rate` messages/s."""
+        count = int(rate * PACED_SECONDS)
+        stream = self.tmp / f"paced-{self._runs}.jsonl"
+        self._write_stream(stream, self._messages(count, MARKERS))
+        db = self.fresh_db()
+        contender = start(db)
+        seen: dict[int, float] = {}
+        try:
+            self.warm_up(contender, db)
+            with self.publisher(stream, rate) as pub:
+                pub.go()
+                deadline = time.monotonic() + PACED_SECONDS + 60
+                query = f'SELECT "value" FROM "power_kw" WHERE "device" = \'{self.marker_device}\''  # noqa: S608
+                while len(seen) < MARKERS and time.monotonic() < deadline:
+                    body = self.influx.query(query, db)
+                    now = time.time()
+                    for series in body["results"][0].get("series", []):
+                        for _, value in series["values"]:
+                            seen.setdefault(int(value), now)
+                    time.sleep(0.01)
+                timings = pub.finish()
+        finally:
+            for proc in contender.procs:
+                terminate(proc)
+            contender.cleanup()
+            self.drop_db(db)
+            stream.unlink()
+        sent = {int(k): t for k, t in timings["markers"].items()}
+        lat = [(seen[k] - sent[k]) * 1000 for k in sorted(sent) if k in seen]
+        lost = f", {MARKERS - len(lat)} markers never seen" if len(lat) < MARKERS else ""
+        p50, p99 = (
+            Result(name, latencies_ms=lat).percentile(50),
+            Result(name, latencies_ms=lat).percentile(99),
+        )
+        log(f"  {name} latency at {rate:,.0f} msg/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms{lost}")
+        return lat
+
+    def _py_spy(self, pid: int, out: Path) -> subprocess.Popen[bytes]:
+        spy = subprocess.Popen(
+            [
+                *(self.args.py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"),
+                *("--nonblocking", "--output", str(out)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.0)
+        return spy
+
+
+class BenchMosquitto:
+    """The tests' throwaway Mosquitto, bench config: 1,000 in flight, 1M queued, no persistence."""
+
+    def __init__(self, base: Any) -> None:
+        class _Server(base):  # type: ignore[misc]
+            def _config(self) -> str:
+                text: str = super()._config()
+                text = text.replace("max_queued_messages 0", "max_queued_messages 1000000")
+                text = text.replace("max_inflight_messages 0", "max_inflight_messages 1000")
+                return text.replace("persistence true", "persistence false") + "max_queued_bytes 0\n"
+
+        self.server = _Server()
+        self.port: int = self.server.port
+
+    def __enter__(self) -> BenchMosquitto:
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.__exit__(None, None, None)
+
+    def log_tail_all(self) -> str:
+        """The whole broker log (connection messages name the client ids)."""
+        path: Path = self.server.log_path
+        return path.read_text(errors="replace")
+
+
+class Publisher:
+    """Handle on a ready publisher process."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    def go(self) -> float:
+        """Start publishing; returns the wall time just before (the publisher reports the exact t0)."""
+        assert self.proc.stdin is not None  # noqa: S101
+        started = time.time()
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+        return started
+
+    def finish(self) -> dict[str, Any]:
+        """Wait until every message is acknowledged by the broker; the publisher's timings."""
+        assert self.proc.stdout is not None  # noqa: S101
+        line = self.proc.stdout.readline()
+        self.proc.wait(30)
+        timings: dict[str, Any] = json.loads(line)
+        return timings
+
+
+# --------------------------------------------------------------------------------------------------
+# Profile summary (py-spy raw = collapsed stacks)
+# --------------------------------------------------------------------------------------------------
+def summarize_profile(path: Path, top: int = 12) -> list[str]:
+    """Top functions by own samples and by inclusive samples, as Markdown lines."""
+    own: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(n)
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1] + ")"
+            if " (" in f
+            else f
+            for f in stack.split(";")
+        ]
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            incl[frame] += count
+    if not total:
+        return ["(no samples)"]
+    lines = [f"{total:,} samples of busy threads (py-spy, 200 Hz, idle excluded).", ""]
+    lines += ["| own time | function |", "| ---: | --- |"]
+    lines += [f"| {100 * c / total:.1f} % | `{f}` |" for f, c in own.most_common(top)]
+    lines += ["", "| inclusive | function |", "| ---: | --- |"]
+    boring = ("Thread.run ", "Thread._bootstrap", "Thread._bootstrap_inner")
+    frequent = [(f, c) for f, c in incl.most_common() if not f.startswith(boring)][: top + 14]
+    lines += [f"| {100 * c / total:.1f} % | `{f}` |" for f, c in frequent]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------
+def fmt_ratio(value: float, ref: float) -> str:
+    return f"{value / ref:.2f}" if ref else "-"
+
+
+def run(args: argparse.Namespace) -> None:  # noqa: PLR0912, PLR0915 - the benchmark, step by step
+    started = time.monotonic()
+    results: dict[str, Result] = {}
+
+    def record(name: str, rate: float, rss: float | None, cpu: float | None = None, note: str = "") -> None:
+        res = results.setdefault(name, Result(name))
+        res.rates.append(rate)
+        if rss is not None:
+            res.rss_mb.append(rss)
+        if cpu is not None:
+            res.cpu_s.append(cpu)
+        if note:
+            res.notes.append(note)
+
+    with contextlib.ExitStack() as stack:
+        bench = Bench(args, stack)
+        if not args.skip_node_red:
+            bench.install_node_red()
+        batches = [int(b) for b in args.batch_sizes.split(",")]
+        nr_flows = {
+            "Node-RED influxdb out": "flow-out.json",
+            "Node-RED join + influxdb batch": "flow-batch.json",
+        }
+        for rep in range(args.repeats):
+            log(f"repeat {rep + 1} of {args.repeats}")
+            rate, rss, cpu = bench.mosquitto_sub()
+            record("mosquitto_sub (limit)", rate, rss, cpu)
+            for writers in (1, 2):
+                record(
+                    f"InfluxDB /write, 5,000-line batches, {writers} conn. (limit)",
+                    bench.influx_limit(writers),
+                    None,
+                )
+            if not args.skip_node_red:
+                for name, flow in nr_flows.items():
+                    rate, rss, cpu, note = bench.throughput(name, partial(bench.start_node_red, flow=flow))
+                    record(name, rate, rss, cpu, note)
+            for batch in batches:
+                name = f"collector x1, batch {batch}"
+                rate, rss, cpu, note = bench.throughput(name, partial(bench.start_collectors, batch=batch))
+                record(name, rate, rss, cpu, note)
+        best_batch = max(batches, key=lambda b: results[f"collector x1, batch {b}"].rate)
+        log(f"best batch size for one collector: {best_batch}")
+        two = f"collector x2 (shared subscription), batch {best_batch}"
+        for rep in range(args.repeats):
+            log(f"two collectors, repeat {rep + 1} of {args.repeats}")
+            rate, rss, cpu, note = bench.throughput(
+                two, partial(bench.start_collectors, batch=best_batch, count=2)
+            )
+            record(two, rate, rss, cpu, note)
+
+        log("latency runs (paced at 50 % of each contender's median rate)")
+        latency_runs: list[tuple[str, Callable[[str], Contender]]] = []
+        if not args.skip_node_red:
+            for name, flow in nr_flows.items():
+                latency_runs.append((name, partial(bench.start_node_red, flow=flow)))
+        for batch in batches:
+            latency_runs.append(
+                (f"collector x1, batch {batch}", partial(bench.start_collectors, batch=batch))
+            )
+        latency_runs.append((two, partial(bench.start_collectors, batch=best_batch, count=2)))
+        for name, start in latency_runs:
+            results[name].latencies_ms = bench.latency(name, start, results[name].rate / 2)
+
+        profile_lines: list[str] = []
+        if args.py_spy:
+            log(f"profiling one collector (batch {best_batch}) with py-spy")
+            raw = bench.tmp / "profile.txt"
+            bench.throughput(
+                f"collector x1, batch {best_batch} (under py-spy)",
+                partial(bench.start_collectors, batch=best_batch),
+                profile=raw,
+            )
+            profile_lines = summarize_profile(raw)
+            if args.profile_out:
+                shutil.copy(raw, args.profile_out)
+
+    elapsed = time.monotonic() - started
+    report = render(args, results, best_batch, profile_lines, elapsed)
+    print(report)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    log(f"wrote {out} ({elapsed / 60:.1f} min)")
+
+
+def render(
+    args: argparse.Namespace, results: dict[str, Result], best: int, profile: list[str], elapsed: float
+) -> str:
+    sub = results["mosquitto_sub (limit)"].rate
+    node_red = max((r.rate for n, r in results.items() if n.startswith("Node-RED")), default=0.0)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    lines = [
+        "# Ingest benchmark (issue 4)",
+        "",
+        f"- command: `{' '.join([Path(sys.executable).name, *sys.argv])}`",
+        f"- date: {datetime.now(UTC).strftime('%a %b %d %H:%M:%S UTC %Y')}; {elapsed / 60:.1f} min",
+        f"- machine: {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python "
+        f"{platform.python_version()}, {_version(['mosquitto', '-h'])}, {_version(['influxd', 'version'])}, "
+        f"node {_version(['node', '--version'])}, {node_red_spec()}, {NODE_RED_INFLUX}",
+        f"- load: {args.messages:,} native JSON messages (one power_kw reading each, 33 seeded electricity "
+        "meters, distinct timestamps), QoS 1, published by a separate raw-socket MQTT 3.1.1 process with "
+        f"a {WINDOW:,}-message window as fast as the broker acks; Mosquitto with max_inflight_messages 1000; "
+        f"median of {args.repeats} runs.",
+        '- readings/s = N / (first publish -> N queryable via `SELECT count("value")`), polled every 100 ms; '
+        "mosquitto_sub: N / (first publish -> N received, `-C N`).",
+        f"- latency: paced run at 50 % of the contender's median rate, {MARKERS} markers on an extra meter "
+        "over 10 s, InfluxDB polled every 10 ms; one run.",
+        "- peak RSS: VmHWM of the contender process (the node process for Node-RED; the larger of the two "
+        "collectors).",
+        "",
+        "| contender | readings/s (median) | ratio to mosquitto_sub | ratio to Node-RED "
+        "| p50 / p99 latency (ms) | peak RSS (MB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, res in results.items():
+        p50, p99 = res.percentile(50), res.percentile(99)
+        latency = f"{p50:.0f} / {p99:.0f}" if p50 is not None and p99 is not None else "-"
+        rss = f"{res.rss:.0f}" if res.rss is not None else "-"
+        runs = ", ".join(f"{r:,.0f}" for r in res.rates)
+        note = f" {'; '.join(res.notes)}" if res.notes else ""
+        lines.append(
+            f"| {name} | {res.rate:,.0f} ({runs}){note} | {fmt_ratio(res.rate, sub)} "
+            f"| {fmt_ratio(res.rate, node_red)} | {latency} | {rss} |"
+        )
+    lines += [
+        "",
+        "CPU time of the contender's processes (user + system, median run) and the cores that means:",
+        "",
+        "| contender | CPU s per 100k readings | CPU cores busy during the run |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, res in results.items():
+        if res.cpu_s:
+            used = statistics.median(res.cpu_s)
+            per_100k = used * 100_000 / args.messages
+            lines.append(f"| {name} | {per_100k:.1f} | {used * res.rate / args.messages:.2f} |")
+    one = results[f"collector x1, batch {best}"]
+    lines += [
+        "",
+        f"Best batch size for one collector: {best}. Targets for one collector: >= 50 % of mosquitto_sub "
+        f"({'met' if one.rate >= 0.5 * sub else 'missed'}: {one.rate / sub:.0%}), >= 3x Node-RED "
+        f"({'met' if node_red and one.rate >= 3 * node_red else 'missed'}: "
+        f"{fmt_ratio(one.rate, node_red)}x), "
+        f"RSS < 200 MB ({'met' if (one.rss or 0) < 200 else 'missed'}: {one.rss or 0:.0f} MB).",
+    ]
+    if profile:
+        lines += ["", f"## Profile: one collector, batch {best}, during a full-speed run", "", *profile]
+    return "\n".join(lines) + "\n"
+
+
+def _version(command: list[str]) -> str:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return f"{command[0]} ?"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0].strip() if text else f"{command[0]} ?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command")
+    pub = sub.add_parser("_publish", help="internal: the publisher process")
+    pub.add_argument("--port", type=int, required=True)
+    pub.add_argument("--stream", type=Path, required=True)
+    pub.add_argument("--rate", type=float, default=0.0)
+    pub.add_argument("--client-id", default=f"bench-pub-{os.getpid()}")
+    parser.add_argument("--messages", type=int, default=100_000, help="stream length N")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per contender (median reported)")
+    parser.add_argument("--batch-sizes", default="500,2000,5000", help="CITYHALL_COLLECTOR_BATCH_SIZE values")
+    parser.add_argument("--skip-node-red", action="store_true")
+    parser.add_argument("--node-red-dir", help="reuse an npm prefix holding node-red and the influxdb nodes")
+    parser.add_argument(
+        "--py-spy", default=shutil.which("py-spy"), help="py-spy binary: profile one collector"
+    )
+    parser.add_argument("--profile-out", help="also keep py-spy's raw collapsed stacks here")
+    parser.add_argument("--output", default=str(REPO / "bench" / "results" / "ingest.md"))
+    args = parser.parse_args()
+    if args.command == "_publish":
+        publish_main(args.port, args.stream, args.rate, args.client_id)
+        return
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The pure simulation: devices, a seeded weather series and faults in; (time, device, values) out. No I/O."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from simulators.devices import Moment, Overrides, SimulatedDevice
+from simulators.faults import Fault, FaultKind, RolloverParams
+from simulators.weather import TainanWeather
+
+
+class SimulationError(ValueError):
+    """A simulation that cannot run as asked (e.g. a register maximum below the energy it must hold)."""
+
+
+# One device's reading set at one instant; None values never appear (an offline device yields no sample).
+Sample = tuple[SimulatedDevice, dict[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Every reading set of one instant on the simulated clock."""
+
+    ts: datetime
+    samples: list[Sample]
+
+
+class Simulation:
+    """Steps a simulated clock from `start` by `step`, producing each device's reading set per instant."""
+
+    def __init__(
+        self,
+        devices: Sequence[SimulatedDevice],
+        *,
+        start: datetime,
+        step: timedelta,
+        weather: TainanWeather,
+        faults: Sequence[Fault] = (),
+    ) -> None:
+        if start.tzinfo is None:
+            raise SimulationError("start needs a timezone")
+        if step <= timedelta(0):
+            raise SimulationError("step must be positive")
+        self.devices = list(devices)
+        self.start = start
+        self.step = step
+        self.weather = weather
+        self.faults = list(faults)
+        self._index = 0
+        self._by_device: dict[str, list[Fault]] = {}
+        for fault in self.faults:
+            self._by_device.setdefault(fault.device.code, []).append(fault)
+        for fault in self.faults:
+            if fault.kind is FaultKind.REGISTER_ROLLOVER:
+                self._place_rollover(fault)
+
+    def moment(self, ts: datetime) -> Moment:
+        """The shared state (occupancy, weather) at `ts`."""
+        return Moment.at(ts, self.weather)
+
+    def time_of(self, index: int) -> datetime:
+        """The instant of sample number `index` (0 = start)."""
+        return self.start + index * self.step
+
+    def tick(self) -> Tick:
+        """The next instant's reading sets; devices that are offline then are left out."""
+        ts = self.time_of(self._index)
+        self._index += 1
+        moment = self.moment(ts)
+        samples: list[Sample] = []
+        append = samples.append
+        by_device = self._by_device
+        for device in self.devices:
+            faults = by_device.get(device.code)
+            if faults is None:
+                append((device, device.sample(moment)))
+                continue
+            reported: dict[str, float] | None = self._faulty_sample(device, faults, moment)
+            if reported is not None:
+                append((device, reported))
+        return Tick(ts, samples)
+
+    def _faulty_sample(
+        self, device: SimulatedDevice, faults: list[Fault], moment: Moment
+    ) -> dict[str, float] | None:
+        ts = moment.ts
+        overrides = None
+        for fault in faults:
+            if fault.changes_rates and fault.active(ts):
+                overrides = overrides or Overrides()
+                fault.override(overrides, ts)
+        reported: dict[str, float] | None = device.sample(moment, overrides)
+        for fault in faults:
+            if reported is None:
+                break
+            reported = fault.reported(reported, ts, self.step)
+        return reported
+
+    def ticks(self, until: datetime) -> Iterator[Tick]:
+        """Every instant from the current one up to, not including, `until`."""
+        while self.time_of(self._index) < until:
+            yield self.tick()
+
+    def count_until(self, until: datetime) -> int:
+        """How many instants remain before `until`."""
+        remaining = until - self.time_of(self._index)
+        return max(0, -(-remaining // self.step))
+
+    def _place_rollover(self, fault: Fault) -> None:
+        """Shift the register so that it passes its maximum between the sample before `start` and `start`.
+
+        The register's path depends on the device's own random stream and on its other faults, so it is
+        found by running a copy of just this device (with its other faults) up to the event.
+        """
+        if not isinstance(fault.params, RolloverParams):
+            raise TypeError(f"{fault.id} is not a rollover")
+        register_max = fault.params.register_max
+        device = copy.deepcopy(fault.device)
+        others = [copy.deepcopy(f) for f in self._by_device[fault.device.code] if f is not fault]
+        for other in others:
+            other.device = device
+        probe = Simulation([device], start=self.start, step=self.step, weather=self.weather, faults=others)
+        key = "energy_kwh"
+        first = previous = current = None
+        while probe.time_of(probe._index) <= fault.start:
+            tick = probe.tick()
+            if tick.samples:
+                value = tick.samples[0][1][key]
+                first = value if first is None else first
+                previous, current = current, value
+        if previous is None or current is None or first is None or current <= previous:
+            raise SimulationError(
+                f"{fault.kind} on {device.code}: the register must count up at {fault.start.isoformat()}"
+            )
+        offset = register_max - (previous + current) / 2
+        if first + offset < 0:
+            raise SimulationError(
+                f"{fault.kind} on {device.code}: register_max {register_max} is smaller than the "
+                f"{current - first:.1f} the register counts before the rollover"
+            )
+        fault.set_rollover_offset(offset)

@@ -1,0 +1,48 @@
+"""Simulator test helpers: scenarios bound to the seed register's devices, without a database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from cityhall.assets import load_yaml, seed_path
+from simulators.fleet import DeviceRecord, records_from_document, records_synthesized, simulated
+from simulators.scenario import SCENARIO_DIR, Plan, load_scenario, plan
+
+
+@cache
+def seed_records() -> tuple[DeviceRecord, ...]:
+    """The seed register's devices (parsed once per session)."""
+    return tuple(records_from_document(load_yaml(seed_path())))
+
+
+def plan_of(path: Path, *, without_faults: bool = False) -> Plan:
+    """A scenario file bound to fresh simulated devices; optionally the same run with no faults."""
+    scenario = load_scenario(path)
+    if without_faults:
+        scenario = type(scenario)(
+            scenario.spec.model_copy(update={"faults": ()}), scenario.path, scenario.source
+        )
+    spec = scenario.spec
+    records = records_synthesized(spec.scale) if spec.scale else seed_records()
+    return plan(scenario, simulated(records, seed=spec.seed))
+
+
+def standard(name: str) -> Path:
+    """A shipped scenario file by name."""
+    return SCENARIO_DIR / f"{name}.yaml"
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> Callable[[str], Path]:
+    """Write scenario YAML text to a file and return its path."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "scenario.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
