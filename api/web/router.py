@@ -10,7 +10,12 @@ from fastapi.responses import FileResponse
 from api.deps import PublicRoute
 
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+ASSETS = {
+    "app.js": "text/javascript",
+    "app.css": "text/css",
+    "crew.js": "text/javascript",
+    "crew.css": "text/css",
+}
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
@@ -19,6 +24,12 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 def console() -> FileResponse:
     """The operations console (sign in, alarms, tickets)."""
     return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/crew", dependencies=[PublicRoute])
+def crew() -> FileResponse:
+    """The maintenance crew's phone page: my jobs, accept, hold, done with a note."""
+    return FileResponse(STATIC / "crew.html", media_type="text/html")
 
 
 @router.get("/static/{name}", dependencies=[PublicRoute])

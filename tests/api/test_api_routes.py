@@ -63,7 +63,7 @@ def test_only_health_metrics_and_sign_in_are_public(app: FastAPI) -> None:
         for c in routing.iter_route_contexts(app.routes)
         if isinstance(c.original_route, APIRoute) and route_access(c.original_route) == "public"
     }
-    assert public == {"/health", "/metrics", "/auth/token", "/", "/static/{name}"}
+    assert public == {"/health", "/metrics", "/auth/token", "/", "/crew", "/static/{name}"}
 
 
 def test_admin_is_admitted_everywhere(app: FastAPI) -> None:
