@@ -15,6 +15,8 @@ from api.assets.router import router as assets_router
 from api.audit.router import router as audit_router
 from api.auth.router import router as auth_router
 from api.collector.router import router as collector_router
+from api.crews.router import router as crews_router
+from api.crews.router import schedules_router
 from api.exceptions import install_error_handlers
 from api.health.metrics import RequestObserver
 from api.health.router import router as health_router
@@ -57,6 +59,8 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         assets_router,
         alarms_router,
         tickets_router,
+        crews_router,
+        schedules_router,
         collector_router,
         audit_router,
         web_router,

@@ -17,6 +17,19 @@ DEV_JWT_SECRET = "dev-secret-not-for-production"  # noqa: S105 - demo only, refu
 COLLECTOR_FORMATS = ("native", "tasmota", "shelly_gen2")
 
 
+def parse_pairs(value: str) -> dict[str, str]:
+    """Parse `key=value,key=value` (blanks ignored); raise ValueError on an item without `=`."""
+    pairs: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip() or not val.strip():
+            raise ValueError(f"{item.strip()!r} is not key=value")
+        pairs[key.strip()] = val.strip()
+    return pairs
+
+
 class SettingsError(ValueError):
     """Raised when the configuration cannot run a production process."""
 
@@ -87,6 +100,48 @@ class Settings(BaseSettings):
         30, ge=1, le=24 * 60, description="Window of readings each cycle reads"
     )
 
+    smtp_host: str = Field("", description="SMTP server for notification e-mail; empty turns e-mail off")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port (587 with STARTTLS)")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS before login")
+    smtp_username: str = Field("", description="SMTP login (empty: no login)")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password")
+    smtp_from: str = Field("CityHall Ops <cityhall-ops@localhost>", description="From address of e-mail")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Longest wait for the SMTP server")
+
+    notify_webhook_urls: str = Field(
+        "",
+        description="Webhook per role, comma-separated role=URL pairs "
+        "(e.g. facility_manager=https://hooks.example/fm); empty turns webhooks off",
+    )
+    notify_webhook_secret: SecretStr = Field(
+        SecretStr(""), description="Shared secret of the webhooks' HMAC-SHA256 signature"
+    )
+    notify_webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Longest wait for one webhook request"
+    )
+    notify_repeat_minutes: str = Field(
+        "low=0,medium=120,high=30,critical=15",
+        description="Re-notify an unacknowledged active alarm this often, per severity (0: never)",
+    )
+    notify_rate_limit_count: int = Field(
+        5, ge=1, le=1000, description="Notifications per audience and channel in one window; the rest wait"
+    )
+    notify_rate_limit_window_minutes: int = Field(
+        5,
+        ge=1,
+        le=24 * 60,
+        description="Rate-limit window; held notifications go out as one digest at its end",
+    )
+    notify_horizon_minutes: int = Field(
+        60, ge=1, le=7 * 24 * 60, description="Events older than this when first seen are not notified"
+    )
+    notify_max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries per notification before it is given up (backoff between tries)"
+    )
+    notify_building_crews: str = Field(
+        "", description="Crew of each building, comma-separated building-code=crew pairs (MQTT crew topics)"
+    )
+
     api_host: str = Field("127.0.0.1", description="Address the API binds")
     api_port: int = Field(8000, ge=0, le=65535, description="Port the API binds")
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port for collector/rules (0: off)")
@@ -111,6 +166,40 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as err:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Taipei") from err
         return value
+
+    @field_validator("notify_repeat_minutes")
+    @classmethod
+    def _repeat_per_severity(cls, value: str) -> str:
+        pairs = parse_pairs(value)
+        severities = {"low", "medium", "high", "critical"}
+        unknown = sorted(set(pairs) - severities)
+        if unknown:
+            raise ValueError(f"unknown severity {unknown}; use {', '.join(sorted(severities))}")
+        for severity, minutes in pairs.items():
+            if not minutes.isdigit():
+                raise ValueError(f"{severity}={minutes!r}: minutes must be a whole number >= 0")
+        return value
+
+    @field_validator("notify_webhook_urls", "notify_building_crews")
+    @classmethod
+    def _pairs(cls, value: str) -> str:
+        parse_pairs(value)
+        return value
+
+    @property
+    def notify_webhook_url_map(self) -> dict[str, str]:
+        """CITYHALL_NOTIFY_WEBHOOK_URLS as {role: URL}."""
+        return parse_pairs(self.notify_webhook_urls)
+
+    @property
+    def notify_repeat_minutes_map(self) -> dict[str, int]:
+        """CITYHALL_NOTIFY_REPEAT_MINUTES as {severity: minutes}; a severity left out never repeats."""
+        return {key: int(minutes) for key, minutes in parse_pairs(self.notify_repeat_minutes).items()}
+
+    @property
+    def notify_building_crew_map(self) -> dict[str, str]:
+        """CITYHALL_NOTIFY_BUILDING_CREWS as {building code: crew}."""
+        return parse_pairs(self.notify_building_crews)
 
     @property
     def collector_format_names(self) -> tuple[str, ...]:
@@ -137,6 +226,14 @@ class Settings(BaseSettings):
             for name, secret in (("PASSWORD", self.influx_password), ("TOKEN", self.influx_token)):
                 if secret.get_secret_value() in PLACEHOLDER_SECRETS - {""}:
                     raise SettingsError(f"CITYHALL_INFLUX_{name} is a placeholder")
+        if self.notify_webhook_urls and (
+            self.notify_webhook_secret.get_secret_value() in PLACEHOLDER_SECRETS
+            or len(self.notify_webhook_secret) < 32
+        ):
+            raise SettingsError(
+                "CITYHALL_NOTIFY_WEBHOOK_SECRET is a placeholder or shorter than 32 characters; "
+                "webhooks need a random shared secret"
+            )
         if self.mqtt_username and self.mqtt_password.get_secret_value() in PLACEHOLDER_SECRETS:
             raise SettingsError("CITYHALL_MQTT_PASSWORD is a placeholder")
 

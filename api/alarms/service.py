@@ -8,8 +8,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cityhall import maintenance
-from cityhall.errors import NotFoundError
-from cityhall.models import Alarm, AlarmState, Device, Floor, Severity, Space
+from cityhall.db import utcnow
+from cityhall.errors import ConflictError, NotFoundError
+from cityhall.models import Alarm, AlarmShelf, AlarmState, Device, Floor, Severity, Space
 
 
 def list_query(
@@ -59,3 +60,54 @@ def acknowledge(*, session: Session, alarm: Alarm, actor: str) -> Alarm:
     maintenance.acknowledge_alarm(session, alarm=alarm, actor=actor)
     session.flush()
     return alarm
+
+
+def close(*, session: Session, alarm: Alarm, actor: str) -> Alarm:
+    """Sign off a cleared alarm; 409 while active or when closed already."""
+    maintenance.close_alarm(session, alarm=alarm, actor=actor)
+    session.flush()
+    return alarm
+
+
+def shelve(*, session: Session, alarm: Alarm, until: datetime, reason: str, actor: str) -> AlarmShelf:
+    """Shelve the alarm's (rule, device) pair."""
+    shelf = maintenance.shelve_alarm(session, alarm=alarm, until=until, reason=reason, actor=actor)
+    session.flush()
+    return shelf
+
+
+def shelve_pair(
+    *, session: Session, rule_key: str, device_id: int, until: datetime, reason: str, actor: str
+) -> AlarmShelf:
+    """Shelve a (rule, device) pair."""
+    shelf = maintenance.shelve(
+        session, rule_key=rule_key, device_id=device_id, until=until, reason=reason, actor=actor
+    )
+    session.flush()
+    return shelf
+
+
+def unshelve_alarm(*, session: Session, alarm: Alarm, actor: str) -> AlarmShelf:
+    """End the shelf in force for the alarm's pair; 409 when none is."""
+    shelf = maintenance.active_shelf(session, rule_key=alarm.rule_key, device_id=alarm.device_id)
+    if shelf is None:
+        raise ConflictError("not_shelved", f"alarm {alarm.id} is not shelved")
+    maintenance.unshelve(session, shelf=shelf, actor=actor)
+    session.flush()
+    return shelf
+
+
+def get_shelf(*, session: Session, shelf_id: int) -> AlarmShelf:
+    """A shelf by id, or 404."""
+    shelf = session.get(AlarmShelf, shelf_id)
+    if shelf is None:
+        raise NotFoundError("shelf_not_found", f"no shelf {shelf_id}", loc=("path", "shelf_id"))
+    return shelf
+
+
+def shelves_query(*, in_force: bool) -> Select[AlarmShelf]:
+    """Shelves, newest first; only those in force when asked."""
+    stmt = select(AlarmShelf).order_by(AlarmShelf.created_at.desc(), AlarmShelf.id.desc())
+    if in_force:
+        stmt = stmt.where(AlarmShelf.ended_at.is_(None), AlarmShelf.until > utcnow())
+    return stmt

@@ -65,13 +65,16 @@ class InfluxStore:
 
     def write(self, readings: Sequence[Reading], tags: Mapping[str, DeviceTags]) -> None:
         """POST line protocol; a 2xx means InfluxDB has the points in its WAL."""
-        if not readings:
-            return
+        if readings:
+            self.write_lines(encode(readings, tags))
+
+    def write_lines(self, body: bytes) -> None:
+        """POST ready-made line protocol (ns timestamps), e.g. alarm events for Grafana annotations."""
         try:
             resp = self._client.post(
                 "/write",
                 params={"db": self.database, "precision": "ns", **self._auth_params},
-                content=encode(readings, tags),
+                content=body,
             )
         except httpx.HTTPError as err:
             raise StoreUnavailableError(f"InfluxDB write failed: {err}") from err

@@ -1,0 +1,1 @@
+"""Maintenance crews and preventive-maintenance schedules."""
