@@ -19,6 +19,7 @@ from cityhall.accounts import create_user
 from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.broker import EmbeddedBroker
 from cityhall.db import make_engine, make_sessionmaker, transaction
+from cityhall.housekeeping import Housekeeping
 from cityhall.migrate import upgrade
 from cityhall.models import Role, User
 from cityhall.security import hash_password
@@ -130,6 +131,10 @@ def start_demo(
     )
     stack.threads.append(threading.Thread(target=runner.run_forever, name="rules", daemon=True))
     stack.stops.append(runner.stop)
+
+    housekeeping = Housekeeping(settings, factory, interval_s=rules_interval_s)
+    stack.threads.append(threading.Thread(target=housekeeping.run_forever, name="housekeeping", daemon=True))
+    stack.stops.append(housekeeping.stop)
 
     publisher = Publisher(
         settings,
