@@ -18,7 +18,9 @@ from cityhall.observability import configure_logging, serve_health
 from cityhall.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(
-    help="CityHall Ops: facilities and energy management for Tainan City Government.", no_args_is_help=True
+    help="CityHall Ops: facilities and energy management for Tainan City Government.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold passwords and tokens
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -133,11 +135,20 @@ def rules_run() -> None:
         raise _fail(f"rules error: {err}") from err
     if settings.metrics_port:
         serve_health("0.0.0.0", settings.metrics_port, runner.health)  # noqa: S104 - scraped from other hosts
-    thread = threading.Thread(target=runner.run_forever, name="rules", daemon=True)
-    thread.start()
+    from cityhall.housekeeping import Housekeeping  # noqa: PLC0415
+
+    housekeeping = Housekeeping(settings, factory, interval_s=60.0)
+    threads = [
+        threading.Thread(target=runner.run_forever, name="rules", daemon=True),
+        threading.Thread(target=housekeeping.run_forever, name="housekeeping", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
     _wait_for_signal()
     runner.stop()
-    thread.join(timeout=30)
+    housekeeping.stop()
+    for thread in threads:
+        thread.join(timeout=30)
 
 
 @rules_app.command("check")
@@ -368,9 +379,19 @@ def assets_import(file: Annotated[Path, typer.Argument(help="YAML or CSV asset f
             summary = import_assets(session, doc, actor="cli")
     except AssetImportError as err:
         raise _fail(str(err)) from err
-    typer.echo(str(summary))
+    for entity, counts in summary.counts.items():
+        line = f"{counts.created:>5} created {counts.updated:>5} updated {counts.unchanged:>5} unchanged"
+        typer.echo(f"{entity:<9} {line}")
 
 
 def main() -> None:
     """Entry point of the `cityhall` script."""
-    app()
+    from sqlalchemy.exc import OperationalError, ProgrammingError  # noqa: PLC0415
+
+    try:
+        app()
+    except (OperationalError, ProgrammingError) as err:
+        # The usual cause on a new machine: the schema was never created. Say so instead of a traceback.
+        typer.secho(f"database error: {err.orig or err}", fg="red", err=True)
+        typer.secho("if the schema is missing or old, run: cityhall db upgrade", err=True)
+        raise SystemExit(1) from err

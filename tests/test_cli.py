@@ -106,3 +106,23 @@ def test_processes_refuse_placeholder_secrets(monkeypatch: pytest.MonkeyPatch) -
         result = runner.invoke(app, command)
         assert result.exit_code == 2, (command, result.output)
         assert "CITYHALL_JWT_SECRET is a placeholder" in result.output
+
+
+def test_missing_schema_says_what_to_run(tmp_path: Path) -> None:
+    """A command on a database that was never upgraded names the fix instead of printing a traceback."""
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    env = {**os.environ, "CITYHALL_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cityhall", "assets", "import", "cityhall/seed/tainan.yaml"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "database error: no such table: sites" in result.stderr
+    assert "run: cityhall db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
