@@ -15,6 +15,7 @@ ASSETS = {
     "app.css": "text/css",
     "crew.js": "text/javascript",
     "crew.css": "text/css",
+    "session.js": "text/javascript",
 }
 
 router = APIRouter(tags=["web"], include_in_schema=False)

@@ -1,4 +1,4 @@
-// The console keeps the access token in sessionStorage and reads everything through the API.
+// The operations console: counts, active alarms and open tickets, refreshed every 10 s (session.js signs in).
 "use strict";
 
 const TZ = "Asia/Taipei";
@@ -6,17 +6,7 @@ const timeFmt = new Intl.DateTimeFormat("zh-TW", {
   timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
   hour12: false,
 });
-const $ = (id) => document.getElementById(id);
 let timer = null;
-
-function token() { return sessionStorage.getItem("cityhall.token"); }
-
-async function api(path) {
-  const resp = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
-  if (resp.status === 401) { signOut(); throw new Error("session expired"); }
-  if (!resp.ok) throw new Error(`${path}: HTTP ${resp.status}`);
-  return resp.json();
-}
 
 function cell(text, cls) {
   const td = document.createElement("td");
@@ -72,34 +62,15 @@ async function refresh() {
   $("refreshed").textContent = timeFmt.format(new Date());
 }
 
-async function showConsole() {
-  const me = await api("/auth/me");
-  $("who-name").textContent = `${me.name} (${me.role})`;
-  $("who").hidden = false;
-  $("sign-in").hidden = true;
-  $("console").hidden = false;
-  await refresh();
-  timer = setInterval(() => refresh().catch(console.error), 10000);
-}
-
-function signOut() {
-  sessionStorage.removeItem("cityhall.token");
-  clearInterval(timer);
-  $("who").hidden = true;
-  $("console").hidden = true;
-  $("sign-in").hidden = false;
-}
-
-$("sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  $("sign-in-error").textContent = "";
-  const resp = await fetch("/auth/token", { method: "POST", body: new URLSearchParams(new FormData(event.target)) });
-  if (!resp.ok) {
-    $("sign-in-error").textContent = resp.status === 401 ? "Wrong user name or password." : `Sign-in failed (HTTP ${resp.status}).`;
-    return;
-  }
-  sessionStorage.setItem("cityhall.token", (await resp.json()).access_token);
-  showConsole().catch((err) => { $("sign-in-error").textContent = err.message; });
+session({
+  start: async (me) => {
+    $("who-name").textContent = `${me.name} (${me.role})`;
+    $("console").hidden = false;
+    await refresh();
+    timer = setInterval(() => refresh().catch(console.error), 10000);
+  },
+  stop: () => {
+    clearInterval(timer);
+    $("console").hidden = true;
+  },
 });
-$("sign-out").addEventListener("click", signOut);
-if (token()) showConsole().catch(signOut);

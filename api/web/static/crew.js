@@ -4,7 +4,6 @@
 const timeFmt = new Intl.DateTimeFormat("zh-TW", {
   timeZone: "Asia/Taipei", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
 });
-const $ = (id) => document.getElementById(id);
 const OPEN = ["assigned", "in_progress", "on_hold"];
 // What a crew member may do in each state: [button label, target status, what the note is for (or null)].
 const MOVES = {
@@ -13,22 +12,6 @@ const MOVES = {
   on_hold: [["Resume", "in_progress", null]],
 };
 let me = null;
-
-const token = () => sessionStorage.getItem("cityhall.token");
-
-async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
-  const resp = await fetch(path, { ...options, headers });
-  if (resp.status === 401) { signOut(); throw new Error("Please sign in again."); }
-  if (!resp.ok) {
-    const body = await resp.json().catch(() => ({}));
-    // FastAPI's error body names the failing field last in `loc`: show it, the crew needs to know what to fix.
-    const field = (d) => (Array.isArray(d.loc) && d.loc.length ? `${String(d.loc[d.loc.length - 1]).replace("_", " ")}: ` : "");
-    const detail = Array.isArray(body.detail) ? body.detail.map((d) => field(d) + d.msg).join("; ") : `HTTP ${resp.status}`;
-    throw new Error(detail);
-  }
-  return resp.json();
-}
 
 function move(ticket, status, note) {
   const body = { status };
@@ -85,32 +68,12 @@ async function load() {
   $("job-list").replaceChildren(...page.items.map(card));
 }
 
-async function start() {
-  me = await api("/auth/me");
-  $("who-name").textContent = me.name;
-  $("who").hidden = false;
-  $("sign-in").hidden = true;
-  $("jobs").hidden = false;
-  await load();
-}
-
-function signOut() {
-  sessionStorage.removeItem("cityhall.token");
-  $("who").hidden = true;
-  $("jobs").hidden = true;
-  $("sign-in").hidden = false;
-}
-
-$("sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  $("sign-in-error").textContent = "";
-  const resp = await fetch("/auth/token", { method: "POST", body: new URLSearchParams(new FormData(event.target)) });
-  if (!resp.ok) {
-    $("sign-in-error").textContent = resp.status === 401 ? "Wrong user name or password." : `Sign-in failed (HTTP ${resp.status}).`;
-    return;
-  }
-  sessionStorage.setItem("cityhall.token", (await resp.json()).access_token);
-  start().catch((err) => { $("sign-in-error").textContent = err.message; });
+session({
+  start: async (who) => {
+    me = who;
+    $("who-name").textContent = me.name;
+    $("jobs").hidden = false;
+    await load();
+  },
+  stop: () => { $("jobs").hidden = true; },
 });
-$("sign-out").addEventListener("click", signOut);
-if (token()) start().catch(signOut);
