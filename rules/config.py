@@ -1,57 +1,182 @@
-"""Rule definitions in YAML, validated with errors that name the rule and the field."""
+"""Rule definitions in YAML, validated with errors that name the rule and the field.
+
+A rules file has named `schedules` (shared by rules) and `rules`; each rule has a `kind` that selects its
+fields. `load_rules` returns validated definitions whose `to_rule()` gives the engine's pure rule object.
+"""
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cityhall.contract import QUANTITIES
-from cityhall.models import DeviceKind, Severity
-from rules.engine import ThresholdRule
+from cityhall.models import DeviceKind, Severity, SpaceKind
+from rules.engine import Rule, ThresholdRule
+from rules.kinds import (
+    AfterHoursRule,
+    BaselineRule,
+    ComfortRule,
+    FlatlineRule,
+    LeakRule,
+    OfflineRule,
+    OpenWhileCoolingRule,
+    RateOfChangeRule,
+    RuntimeRule,
+)
+from rules.schedule import DayType, Period, Schedule
 
 DEFAULTS = Path(__file__).with_name("defaults.yaml")
+_WEEK_S = 7 * 24 * 3600
 
 
 class RuleConfigError(ValueError):
     """A rules file that cannot be used; the message names the file, rule and field."""
 
 
-class Targets(BaseModel):
-    """Which devices a rule watches; every given filter must match."""
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    model_config = ConfigDict(extra="forbid")
+
+class PeriodSpec(_Strict):
+    """One period of a schedule, in local time; `to` of 24:00 (or 00:00) means midnight."""
+
+    days: DayType = DayType.ALL
+    start: time = Field(alias="from")
+    end: str = Field(alias="to", pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+
+    def to_period(self) -> Period:
+        """The engine's period."""
+        hour, minute = (int(p) for p in self.end.split(":"))
+        return Period(self.days, self.start, time(0) if hour == 24 else time(hour, minute))
+
+
+class ScheduleSpec(_Strict):
+    """A named schedule: one period inline (`days`, `from`, `to`) or a list of `periods`."""
+
+    timezone: str = "Asia/Taipei"
+    days: DayType | None = None
+    start: time | None = Field(None, alias="from")
+    end: str | None = Field(None, alias="to")
+    periods: list[PeriodSpec] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        inline = self.start is not None or self.end is not None or self.days is not None
+        if inline and self.periods:
+            raise ValueError("give either `from`/`to`/`days` or `periods`, not both")
+        if inline:
+            if self.start is None or self.end is None:
+                raise ValueError("a schedule needs both `from` and `to`")
+            period = {"days": self.days or DayType.ALL, "from": self.start, "to": self.end}
+            self.periods = [PeriodSpec.model_validate(period)]
+        if not self.periods:
+            raise ValueError("a schedule needs `from` and `to`, or `periods`")
+        return self
+
+    def to_schedule(self, name: str) -> Schedule:
+        """The engine's schedule."""
+        return Schedule(name, tuple(p.to_period() for p in self.periods), ZoneInfo(self.timezone))
+
+
+class Targets(_Strict):
+    """Which devices a rule watches; every given filter must match."""
 
     devices: list[str] = Field(default_factory=list, description="Device codes")
     device_kinds: list[DeviceKind] = Field(default_factory=list)
+    space_kinds: list[SpaceKind] = Field(default_factory=list)
     buildings: list[str] = Field(default_factory=list, description="Building codes")
     serves: str | None = Field(None, description="Only devices whose `serves` matches, e.g. 'whole building'")
 
 
-class RuleDefinition(BaseModel):
-    """One rule as written in YAML."""
+def _check_quantity(value: str) -> str:
+    if value not in QUANTITIES:
+        raise ValueError(f"unknown quantity {value!r}; known: {', '.join(sorted(QUANTITIES))}")
+    return value
 
-    model_config = ConfigDict(extra="forbid")
+
+class RuleDefinition(_Strict):
+    """Fields every rule kind has."""
+
+    uses_schedule: ClassVar[bool] = False
 
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
     name: str = Field(min_length=3, max_length=200)
-    kind: Literal["threshold"]
-    quantity: str
-    above: float | None = None
-    below: float | None = None
-    for_seconds: float = Field(ge=0, le=7 * 24 * 3600)
+    kind: str
+    quantity: str = "power_kw"
+    for_seconds: float = Field(0, ge=0, le=_WEEK_S)
+    clear_for_seconds: float = Field(0, ge=0, le=_WEEK_S)
     severity: Severity = Severity.MEDIUM
     enabled: bool = True
     targets: Targets
+    _schedule: Schedule | None = PrivateAttr(None)
 
     @field_validator("quantity")
     @classmethod
     def _known_quantity(cls, value: str) -> str:
-        if value not in QUANTITIES:
-            raise ValueError(f"unknown quantity {value!r}; known: {', '.join(sorted(QUANTITIES))}")
-        return value
+        return _check_quantity(value)
+
+    @model_validator(mode="after")
+    def _some_targets(self) -> Self:
+        t = self.targets
+        if not (t.devices or t.device_kinds or t.buildings or t.space_kinds):
+            raise ValueError("targets must name devices, device_kinds, space_kinds or buildings")
+        return self
+
+    @property
+    def schedule_name(self) -> str | None:
+        """The named schedule the rule refers to, if any."""
+        return None
+
+    def bind(self, schedules: dict[str, Schedule]) -> None:
+        """Resolve the named schedule (the rules file has checked that it exists)."""
+        name = self.schedule_name
+        self._schedule = schedules[name] if name is not None else None
+
+    def to_rule(self) -> Rule:
+        """The engine's view of this definition."""
+        raise NotImplementedError
+
+    def _common(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "severity": self.severity,
+            "quantity": self.quantity,
+            "for_s": self.for_seconds,
+            "clear_for_s": self.clear_for_seconds,
+        }
+
+
+class ThresholdDefinition(RuleDefinition):
+    """`threshold`: above/below a limit for a minimum duration, with hysteresis on clearing."""
+
+    kind: Literal["threshold"]
+    above: float | None = None
+    below: float | None = None
+    clear_below: float | None = None
+    clear_above: float | None = None
 
     @model_validator(mode="after")
     def _consistent_limits(self) -> Self:
@@ -59,8 +184,10 @@ class RuleDefinition(BaseModel):
             raise ValueError("a threshold rule needs `above`, `below` or both")
         if self.above is not None and self.below is not None and self.below >= self.above:
             raise ValueError(f"`below` ({self.below}) must be less than `above` ({self.above})")
-        if not (self.targets.devices or self.targets.device_kinds or self.targets.buildings):
-            raise ValueError("targets must name devices, device_kinds or buildings")
+        if self.clear_below is not None and (self.above is None or self.clear_below > self.above):
+            raise ValueError("`clear_below` needs `above` and must not exceed it")
+        if self.clear_above is not None and (self.below is None or self.clear_above < self.below):
+            raise ValueError("`clear_above` needs `below` and must not be less than it")
         return self
 
     def to_rule(self) -> ThresholdRule:
@@ -73,24 +200,269 @@ class RuleDefinition(BaseModel):
             for_s=self.for_seconds,
             above=self.above,
             below=self.below,
+            clear_for_s=self.clear_for_seconds,
+            clear_below=self.clear_below,
+            clear_above=self.clear_above,
         )
 
 
-class RuleFile(BaseModel):
-    """A rules YAML document."""
+class AfterHoursDefinition(RuleDefinition):
+    """`after_hours`: consumption outside a schedule above a share of the in-schedule mean."""
 
-    model_config = ConfigDict(extra="forbid")
+    kind: Literal["after_hours"]
+    schedule: str
+    above_pct: float = Field(50, gt=0, le=1000)
+    min_value: float = Field(0, ge=0)
+    baseline_days: float = Field(7, gt=0, le=60)
 
-    rules: list[RuleDefinition]
+    @property
+    def schedule_name(self) -> str | None:
+        """The occupied schedule."""
+        return self.schedule
+
+    def to_rule(self) -> AfterHoursRule:
+        """The engine's view of this definition."""
+        return AfterHoursRule(
+            **self._common(),
+            schedule=self._schedule,
+            above_pct=self.above_pct,
+            min_value=self.min_value,
+            baseline_s=self.baseline_days * 86400,
+        )
+
+
+class BaselineDefinition(RuleDefinition):
+    """`baseline`: deviation from the same hour in past weeks (k sigma and a percentage)."""
+
+    kind: Literal["baseline"]
+    weeks: int = Field(3, ge=1, le=12)
+    profile: Literal["hour_of_week", "day_type"] = "day_type"
+    k_sigma: float = Field(3, gt=0)
+    pct: float = Field(20, ge=0)
+    min_delta: float = Field(0, ge=0)
+    min_history: int = Field(3, ge=1)
+    direction: Literal["above", "below", "both"] = "above"
+
+    def to_rule(self) -> BaselineRule:
+        """The engine's view of this definition."""
+        return BaselineRule(
+            **self._common(),
+            weeks=self.weeks,
+            profile=self.profile,
+            k_sigma=self.k_sigma,
+            pct=self.pct,
+            min_delta=self.min_delta,
+            min_history=self.min_history,
+            direction=self.direction,
+        )
+
+
+class LeakDefinition(RuleDefinition):
+    """`leak`: flow never drops to zero during the night window."""
+
+    kind: Literal["leak"]
+    quantity: str = "flow_m3h"
+    night_from: time = time(0)
+    night_to: time = time(6)
+    zero_below: float = Field(0.01, ge=0)
 
     @model_validator(mode="after")
-    def _unique_keys(self) -> Self:
+    def _night(self) -> Self:
+        if self.night_from == self.night_to:
+            raise ValueError("`night_from` and `night_to` must differ")
+        return self
+
+    def to_rule(self) -> LeakRule:
+        """The engine's view of this definition."""
+        return LeakRule(
+            **self._common(), night_from=self.night_from, night_to=self.night_to, zero_below=self.zero_below
+        )
+
+
+class OfflineDefinition(RuleDefinition):
+    """`offline`: no readings for N reporting intervals; a silent building raises one gateway alarm."""
+
+    kind: Literal["offline"]
+    quantity: str = "power_kw"  # unused: every device is judged on its first quantity
+    missed_intervals: float = Field(1, gt=0, le=1000)
+    grace_seconds: float = Field(60, ge=0, le=_WEEK_S)
+    default_interval_seconds: float = Field(60, gt=0)
+    lookback_hours: float = Field(6, gt=0, le=168)
+
+    def to_rule(self) -> OfflineRule:
+        """The engine's view of this definition."""
+        return OfflineRule(
+            **self._common(),
+            missed_intervals=self.missed_intervals,
+            grace_s=self.grace_seconds,
+            default_interval_s=self.default_interval_seconds,
+            lookback_s=self.lookback_hours * 3600,
+        )
+
+
+class FlatlineDefinition(RuleDefinition):
+    """`flatline`: spread below epsilon over N readings."""
+
+    kind: Literal["flatline"]
+    samples: int = Field(4, ge=2, le=10_000)
+    epsilon: float = Field(1e-6, gt=0)
+    ignore_value: float | None = 0.0
+
+    def to_rule(self) -> FlatlineRule:
+        """The engine's view of this definition."""
+        return FlatlineRule(
+            **self._common(), samples=self.samples, epsilon=self.epsilon, ignore_value=self.ignore_value
+        )
+
+
+class RateOfChangeDefinition(RuleDefinition):
+    """`rate_of_change`: a spike or jump between consecutive readings."""
+
+    kind: Literal["rate_of_change"]
+    max_rise: float | None = Field(None, ge=0)
+    max_fall: float | None = Field(None, ge=0)
+    max_gap_seconds: float = Field(3600, gt=0)
+
+    @model_validator(mode="after")
+    def _a_limit(self) -> Self:
+        if self.max_rise is None and self.max_fall is None:
+            raise ValueError("a rate_of_change rule needs `max_rise`, `max_fall` or both")
+        return self
+
+    def to_rule(self) -> RateOfChangeRule:
+        """The engine's view of this definition."""
+        return RateOfChangeRule(
+            **self._common(), max_rise=self.max_rise, max_fall=self.max_fall, max_gap_s=self.max_gap_seconds
+        )
+
+
+class ComfortDefinition(RuleDefinition):
+    """`comfort`: temperature beyond a limit while the space is occupied."""
+
+    kind: Literal["comfort"]
+    quantity: str = "temperature_c"
+    above: float | None = None
+    below: float | None = None
+    schedule: str | None = None
+    min_people: float = Field(1, ge=0)
+    cooled_only: bool = False
+
+    @model_validator(mode="after")
+    def _a_limit(self) -> Self:
+        if self.above is None and self.below is None:
+            raise ValueError("a comfort rule needs `above` or `below`")
+        return self
+
+    @property
+    def schedule_name(self) -> str | None:
+        """The occupied schedule, if any."""
+        return self.schedule
+
+    def to_rule(self) -> ComfortRule:
+        """The engine's view of this definition."""
+        return ComfortRule(
+            **self._common(),
+            above=self.above,
+            below=self.below,
+            schedule=self._schedule,
+            min_people=self.min_people,
+            cooled_only=self.cooled_only,
+        )
+
+
+class OpenWhileCoolingDefinition(RuleDefinition):
+    """`open_while_cooling`: a contact open while an air-conditioner in the same space runs."""
+
+    kind: Literal["open_while_cooling"]
+    quantity: str = "open_state"
+
+    def to_rule(self) -> OpenWhileCoolingRule:
+        """The engine's view of this definition."""
+        return OpenWhileCoolingRule(**self._common())
+
+
+class RuntimeDefinition(RuleDefinition):
+    """`runtime`: run hours over a period reach a preventive-maintenance interval."""
+
+    kind: Literal["runtime"]
+    quantity: str = "on_state"
+    hours: float = Field(gt=0)
+    lookback_days: float = Field(30, gt=0, le=366)
+
+    def to_rule(self) -> RuntimeRule:
+        """The engine's view of this definition."""
+        return RuntimeRule(**self._common(), hours=self.hours, lookback_s=self.lookback_days * 86400)
+
+
+AnyDefinition = Annotated[
+    ThresholdDefinition
+    | AfterHoursDefinition
+    | BaselineDefinition
+    | LeakDefinition
+    | OfflineDefinition
+    | FlatlineDefinition
+    | RateOfChangeDefinition
+    | ComfortDefinition
+    | OpenWhileCoolingDefinition
+    | RuntimeDefinition,
+    Field(discriminator="kind"),
+]
+KINDS = (
+    "threshold",
+    "after_hours",
+    "baseline",
+    "leak",
+    "offline",
+    "flatline",
+    "rate_of_change",
+    "comfort",
+    "open_while_cooling",
+    "runtime",
+)
+
+
+class RuleFile(_Strict):
+    """A rules YAML document: named schedules and rules."""
+
+    schedules: dict[str, ScheduleSpec] = Field(default_factory=dict)
+    rules: list[AnyDefinition]
+
+    @model_validator(mode="after")
+    def _unique_keys_and_known_schedules(self) -> Self:
         seen: set[str] = set()
         for rule in self.rules:
             if rule.key in seen:
                 raise ValueError(f"duplicate rule key {rule.key!r}")
             seen.add(rule.key)
+            name = rule.schedule_name
+            if name is not None and name not in self.schedules:
+                known = ", ".join(sorted(self.schedules)) or "none"
+                raise ValueError(f"rule {rule.key!r}: unknown schedule {name!r}; known: {known}")
         return self
+
+
+def _where(doc: object, loc: tuple[int | str, ...]) -> str:
+    """`rules.3.above_pct [rule after-hours-ac]` from a pydantic location (the kind tag dropped)."""
+    parts = [str(p) for i, p in enumerate(loc) if not (i == 2 and loc[0] == "rules" and p in KINDS)]
+    where = ".".join(parts)
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(doc, dict):
+        rules = doc.get("rules")
+        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            where += f" [rule {rules[loc[1]].get('key', '?')}]"
+    return where
+
+
+def parse_rules(doc: object, source: str = "<rules>") -> list[RuleDefinition]:
+    """Validate a parsed rules document; raise RuleConfigError naming the source, rule and field."""
+    try:
+        parsed = RuleFile.model_validate(doc)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise RuleConfigError(f"{source}: {_where(doc, tuple(first['loc']))}: {first['msg']}") from err
+    schedules = {name: spec.to_schedule(name) for name, spec in parsed.schedules.items()}
+    for rule in parsed.rules:
+        rule.bind(schedules)
+    return list(parsed.rules)
 
 
 def load_rules(path: Path | None = None) -> list[RuleDefinition]:
@@ -98,10 +470,6 @@ def load_rules(path: Path | None = None) -> list[RuleDefinition]:
     path = path or DEFAULTS
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return RuleFile.model_validate(doc).rules
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise RuleConfigError(f"{path}: {loc}: {first['msg']}") from err
     except (OSError, yaml.YAMLError) as err:
         raise RuleConfigError(f"{path}: {err}") from err
+    return parse_rules(doc, str(path))

@@ -19,7 +19,8 @@ from cityhall.models import Building, Device, Floor, Space
 from cityhall.timeseries import ReadingStore, StoreUnavailableError
 from rules import metrics
 from rules.config import RuleConfigError, RuleDefinition
-from rules.engine import Status, evaluate
+from rules.engine import Finding, Status, Subject
+from rules.evaluation import Watch, bind, judge_watch
 
 log = structlog.get_logger(__name__)
 ACTOR = "system:rules"
@@ -55,6 +56,31 @@ def target_devices(session: Session, definition: RuleDefinition) -> list[Device]
     return [d for d in session.scalars(stmt.order_by(Device.code)) if definition.quantity in d.quantities]
 
 
+def subjects(session: Session) -> dict[str, tuple[Subject, Device]]:
+    """Every active device as rules see it, with its row, by code (one query)."""
+    stmt = (
+        select(Device, Space, Building)
+        .join(Space, Device.space_id == Space.id)
+        .join(Floor, Space.floor_id == Floor.id)
+        .join(Building, Floor.building_id == Building.id)
+        .where(Device.is_active.is_(True))
+        .order_by(Device.code)
+    )
+    out: dict[str, tuple[Subject, Device]] = {}
+    for device, space, building in session.execute(stmt):
+        subject = Subject(
+            code=device.code,
+            kind=device.kind.value,
+            building=building.code,
+            space=space.code,
+            space_kind=space.kind.value,
+            serves=device.serves,
+            quantities=tuple(device.quantities),
+        )
+        out[device.code] = (subject, device)
+    return out
+
+
 def check_references(session: Session, definitions: Sequence[RuleDefinition]) -> None:
     """Refuse rules that name devices or buildings the asset register does not have."""
     known_devices = set(session.scalars(select(Device.code)))
@@ -69,7 +95,11 @@ def check_references(session: Session, definitions: Sequence[RuleDefinition]) ->
 
 
 class RulesRunner:
-    """Evaluates every enabled rule on a fixed interval."""
+    """Evaluates every enabled rule on a fixed interval.
+
+    Each rule reads only the history it needs: `max(lookback, rule.lookback)`, with one store query per
+    (rule, quantity) for all of its devices and their peers.
+    """
 
     def __init__(
         self,
@@ -82,10 +112,11 @@ class RulesRunner:
     ) -> None:
         self.definitions = [d for d in definitions if d.enabled]
         for d in self.definitions:
-            if timedelta(seconds=d.for_seconds) >= lookback:
+            window = max(lookback, d.to_rule().lookback)
+            if timedelta(seconds=d.for_seconds) >= window:
                 raise RuleConfigError(
-                    f"{d.key}.for_seconds: {d.for_seconds:g} s must be shorter than the lookback window "
-                    f"({lookback.total_seconds():g} s, CITYHALL_RULES_LOOKBACK_MINUTES)"
+                    f"{d.key}.for_seconds: {d.for_seconds:g} s must be shorter than the rule's window "
+                    f"({window.total_seconds():g} s)"
                 )
         self.store = store
         self.factory = session_factory
@@ -99,51 +130,64 @@ class RulesRunner:
         now = now or datetime.now(UTC)
         report = CycleReport()
         started = time.perf_counter()
+        with transaction(self.factory) as session:
+            known = subjects(session)
+        everyone = [s for s, _ in known.values()]
         for definition in self.definitions:
-            rule = definition.to_rule()
+            watch = bind(definition, everyone)
+            if not watch.subjects:
+                continue
+            since = now - max(self.lookback, watch.rule.lookback)
+            series = {
+                quantity: self.store.window(quantity=quantity, since=since, until=now, devices=codes)
+                for quantity, codes in watch.queries().items()
+            }
             with transaction(self.factory) as session:
-                devices = target_devices(session, definition)
-                if not devices:
-                    continue
-                series = self.store.window(
-                    quantity=rule.quantity,
-                    since=now - self.lookback,
-                    until=now,
-                    devices=[d.code for d in devices],
-                )
-                for device in devices:
-                    finding = evaluate(rule, series.get(device.code, []))
-                    if finding is None:
-                        continue
-                    report.evaluated += 1
-                    metrics.EVALUATIONS.labels(status=finding.status.value).inc()
-                    if finding.status is Status.BREACH:
-                        condition = AlarmCondition(
-                            rule_key=rule.key,
-                            rule_name=rule.name,
-                            severity=rule.severity,
-                            quantity=rule.quantity,
-                            unit=QUANTITIES[rule.quantity].unit,
-                            threshold=rule.threshold,
-                            value=finding.value,
-                            since=finding.since,
-                            message=rule.describe(finding.value, finding.since),
-                        )
-                        if raise_alarm(session, device=device, condition=condition, actor=ACTOR):
-                            report.raised.append((rule.key, device.code))
-                            metrics.ALARMS.labels(transition="raised").inc()
-                            log.info("alarm_raised", rule=rule.key, device=device.code, value=finding.value)
-                    elif finding.status is Status.NORMAL:
-                        alarm = active_alarm(session, rule_key=rule.key, device_id=device.id)
-                        if alarm is not None:
-                            clear_alarm(session, alarm=alarm, actor=ACTOR, at=finding.since)
-                            report.cleared.append((rule.key, device.code))
-                            metrics.ALARMS.labels(transition="cleared").inc()
-                            log.info("alarm_cleared", rule=rule.key, device=device.code)
+                self._apply(session, watch, judge_watch(watch, series, now), known, report)
         metrics.CYCLES.inc()
         metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
         self._last_ok = time.monotonic()
         return report
+
+    def _apply(
+        self,
+        session: Session,
+        watch: Watch,
+        findings: Sequence[tuple[Subject, Finding]],
+        known: dict[str, tuple[Subject, Device]],
+        report: CycleReport,
+    ) -> None:
+        """Raise and clear alarms for one rule's findings."""
+        rule = watch.rule
+        key = watch.definition.key
+        for subject, finding in findings:
+            device = session.merge(known[subject.code][1], load=False)
+            report.evaluated += 1
+            metrics.EVALUATIONS.labels(status=finding.status.value).inc()
+            if finding.status is Status.BREACH:
+                quantity = watch.quantity[subject.code]
+                condition = AlarmCondition(
+                    rule_key=key,
+                    rule_name=rule.name,
+                    severity=rule.severity,
+                    quantity=quantity,
+                    unit=QUANTITIES[quantity].unit,
+                    threshold=rule.threshold,
+                    value=finding.value,
+                    since=finding.since,
+                    message=rule.explain(finding),
+                )
+                if raise_alarm(session, device=device, condition=condition, actor=ACTOR):
+                    report.raised.append((key, subject.code))
+                    metrics.ALARMS.labels(transition="raised").inc()
+                    log.info("alarm_raised", rule=key, device=subject.code, value=finding.value)
+            elif finding.status is Status.NORMAL:
+                alarm = active_alarm(session, rule_key=key, device_id=device.id)
+                if alarm is not None:
+                    clear_alarm(session, alarm=alarm, actor=ACTOR, at=finding.since)
+                    report.cleared.append((key, subject.code))
+                    metrics.ALARMS.labels(transition="cleared").inc()
+                    log.info("alarm_cleared", rule=key, device=subject.code)
 
     def run_forever(self) -> None:
         """Cycle until stop(); an unavailable store or database is logged and retried next cycle."""

@@ -31,16 +31,20 @@ def test_shipped_defaults_load() -> None:
     [
         (
             ("quantity: power_kw", "quantity: watts"),
-            "rules.0.quantity: Value error, unknown quantity 'watts'",
+            "rules.0.quantity [rule demand]: Value error, unknown quantity 'watts'",
         ),
-        (("    above: 100\n", ""), "rules.0: Value error, a threshold rule needs"),
+        (("    above: 100\n", ""), "rules.0 [rule demand]: Value error, a threshold rule needs"),
         (("above: 100", "above: 100\n    below: 200"), "`below` (200.0) must be less than `above` (100.0)"),
-        (("electricity_meter", "toaster"), "rules.0.targets.device_kinds.0: Input should be"),
+        (("electricity_meter", "toaster"), "rules.0.targets.device_kinds.0 [rule demand]: Input should be"),
         (
             ("for_seconds: 60", "for_seconds: -1"),
-            "rules.0.for_seconds: Input should be greater than or equal to 0",
+            "rules.0.for_seconds [rule demand]: Input should be greater than or equal to 0",
         ),
-        (("kind: threshold", "kind: magic"), "rules.0.kind: Input should be 'threshold'"),
+        (("kind: threshold", "kind: magic"), "rules.0 [rule demand]: Input tag 'magic' found using 'kind'"),
+        (
+            ("above: 100", "above: 100\n    clear_below: 120"),
+            "`clear_below` needs `above` and must not exceed it",
+        ),
     ],
 )
 def test_bad_definitions_name_the_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -57,3 +61,68 @@ def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
     path.write_text(GOOD + GOOD.split("rules:\n", 1)[1])
     with pytest.raises(RuleConfigError, match="duplicate rule key 'demand'"):
         load_rules(path)
+
+
+def test_every_kind_loads_and_builds(tmp_path: Path) -> None:
+    rules = load_rules()
+    kinds = {r.kind for r in rules}
+    assert kinds >= {
+        "threshold",
+        "after_hours",
+        "baseline",
+        "leak",
+        "offline",
+        "flatline",
+        "rate_of_change",
+        "comfort",
+        "open_while_cooling",
+        "runtime",
+    }
+    for r in rules:
+        assert r.to_rule().lookback.total_seconds() > 0
+
+
+SCHEDULED = """
+schedules:
+  office-hours: {days: working, from: "08:00", to: "17:30", timezone: Asia/Taipei}
+rules:
+  - key: lights
+    name: Lights after hours
+    kind: after_hours
+    schedule: office-hours
+    above_pct: 40
+    targets: {device_kinds: [electricity_meter], serves: lighting}
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("schedule: office-hours", "schedule: night"),
+            "rule 'lights': unknown schedule 'night'; known: office-hours",
+        ),
+        (("timezone: Asia/Taipei", "timezone: Mars/Olympus"), "schedules.office-hours.timezone"),
+        (('to: "17:30"', 'to: "25:00"'), "schedules.office-hours.to"),
+        (
+            ("above_pct: 40", "above_pct: -1"),
+            "rules.0.above_pct [rule lights]: Input should be greater than 0",
+        ),
+        (("days: working", "days: someday"), "schedules.office-hours.days"),
+    ],
+)
+def test_schedule_errors_name_the_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(SCHEDULED.replace(*change))
+    with pytest.raises(RuleConfigError) as info:
+        load_rules(path)
+    assert message in str(info.value), str(info.value)
+
+
+def test_schedule_is_bound_to_the_rule(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(SCHEDULED)
+    (definition,) = load_rules(path)
+    rule = definition.to_rule()
+    assert rule.schedule is not None  # type: ignore[attr-defined]
+    assert rule.schedule.name == "office-hours"  # type: ignore[attr-defined]

@@ -1,0 +1,198 @@
+"""Pure plumbing between rules and devices: which devices a rule watches, their peers, one cycle's findings.
+
+Shared by the live runner and by replays (backtest, detection bench), so both judge exactly alike.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rules.config import RuleDefinition, Targets
+from rules.engine import Finding, Rule, Status, Subject, Window
+from rules.kinds import ComfortRule, OfflineRule
+
+GATEWAY_SERVES = "whole building"
+
+_INF = math.inf  # sorts after any value: bisect by time on (time, value) pairs
+
+
+def matches(targets: Targets, subject: Subject) -> bool:
+    """True when a device passes every filter a rule's targets give."""
+    return (
+        (not targets.devices or subject.code in targets.devices)
+        and (not targets.device_kinds or subject.kind in targets.device_kinds)
+        and (not targets.space_kinds or subject.space_kind in targets.space_kinds)
+        and (not targets.buildings or subject.building in targets.buildings)
+        and (targets.serves is None or subject.serves == targets.serves)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A rule bound to its devices: the quantity read from each, and each device's peers."""
+
+    definition: RuleDefinition
+    rule: Rule
+    subjects: tuple[Subject, ...]
+    quantity: dict[str, str]  # device code -> quantity read
+    peers: dict[str, tuple[tuple[str, str], ...]]  # device code -> ((peer code, peer quantity), ...)
+
+    def queries(self) -> dict[str, list[str]]:
+        """quantity -> device codes: one store query per (rule, quantity) covers every device and peer."""
+        out: dict[str, set[str]] = {}
+        for code, quantity in self.quantity.items():
+            out.setdefault(quantity, set()).add(code)
+        for pairs in self.peers.values():
+            for code, quantity in pairs:
+                out.setdefault(quantity, set()).add(code)
+        return {q: sorted(codes) for q, codes in out.items()}
+
+
+def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
+    """The devices a rule watches (they must measure what it reads) and their same-space peers."""
+    rule = definition.to_rule()
+    by_space: dict[str, list[Subject]] = {}
+    for s in subjects:
+        by_space.setdefault(s.space, []).append(s)
+    chosen: list[Subject] = []
+    quantity: dict[str, str] = {}
+    peers: dict[str, tuple[tuple[str, str], ...]] = {}
+    for s in subjects:
+        if not matches(definition.targets, s):
+            continue
+        q = rule.quantity_for(s)
+        mates = by_space.get(s.space, [])
+        if q is None or (isinstance(rule, ComfortRule) and not rule.applies_to(s, mates)):
+            continue
+        chosen.append(s)
+        quantity[s.code] = q
+        found = [
+            (c.code, pq) for c in by_space.get(s.space, []) if c.code != s.code and (pq := rule.peer_of(s, c))
+        ]
+        peers[s.code] = tuple(found)
+    return Watch(definition, rule, tuple(chosen), quantity, peers)
+
+
+Series = Mapping[str, Mapping[str, Window]]  # quantity -> device -> window
+
+
+def judge_watch(watch: Watch, series: Series, now: datetime) -> list[tuple[Subject, Finding]]:
+    """Every device's finding for one rule at `now`; silent buildings fold into one gateway finding."""
+    out: list[tuple[Subject, Finding]] = []
+    for s in watch.subjects:
+        window = series.get(watch.quantity[s.code], {}).get(s.code, ())
+        peer_windows = [series.get(q, {}).get(code, ()) for code, q in watch.peers[s.code]]
+        finding = watch.rule.judge(window, now=now, peers=peer_windows)
+        if finding is not None:
+            out.append((s, finding))
+    if isinstance(watch.rule, OfflineRule):
+        out = fold_silent_buildings(out, watch.subjects)
+    return out
+
+
+def gateway_of(members: Iterable[Subject]) -> Subject:
+    """The device that stands for a building's gateway: its whole-building meter, else its first device."""
+    ordered = sorted(
+        members, key=lambda s: (s.serves != GATEWAY_SERVES, s.kind != "electricity_meter", s.code)
+    )
+    return ordered[0]
+
+
+def fold_silent_buildings(
+    findings: list[tuple[Subject, Finding]], subjects: Sequence[Subject]
+) -> list[tuple[Subject, Finding]]:
+    """When every watched device of a building (at least two) is silent, keep one finding for the building."""
+    watched: dict[str, int] = {}
+    for s in subjects:
+        watched[s.building] = watched.get(s.building, 0) + 1
+    silent: dict[str, list[tuple[Subject, Finding]]] = {}
+    for s, f in findings:
+        if f.status is Status.BREACH:
+            silent.setdefault(s.building, []).append((s, f))
+    folded = {b for b, items in silent.items() if len(items) == watched[b] and len(items) >= 2}
+    out = [(s, f) for s, f in findings if s.building not in folded]
+    for building in sorted(folded):
+        items = silent[building]
+        gateway = gateway_of(s for s, _ in items)
+        since = min(f.since for _, f in items)
+        latest = max(f.latest for _, f in items)
+        detail = (
+            f"all {len(items)} devices of building {building} are silent since {since.isoformat()}: gateway?"
+        )
+        out.append((gateway, Finding(Status.BREACH, since, float(len(items)), latest, detail)))
+    return out
+
+
+def slice_window(window: Window, since: datetime, until: datetime) -> Window:
+    """The part of an oldest-first window within [since, until]."""
+    lo = bisect.bisect_left(window, (since,))
+    hi = bisect.bisect_right(window, (until, _INF))
+    return window[lo:hi]
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One alarm a replay would have raised: (rule, device) from raise to clear."""
+
+    rule: str
+    device: str
+    building: str
+    raised_at: datetime  # the simulated clock when the rule fired
+    since: datetime  # when the condition began, per the rule
+    cleared_at: datetime | None  # when readings returned to normal (None: still active at the end)
+    value: float
+    message: str
+
+    def as_json(self) -> dict[str, object]:
+        """A JSON-lines record."""
+        return {
+            "rule": self.rule,
+            "device": self.device,
+            "building": self.building,
+            "start": self.raised_at.isoformat(),
+            "since": self.since.isoformat(),
+            "end": self.cleared_at.isoformat() if self.cleared_at else None,
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True)
+class AlarmBook:
+    """In-memory alarm states for replays: the same raise/clear decisions the runner makes, no database."""
+
+    active: dict[tuple[str, str], Episode] = field(default_factory=dict)
+    closed: list[Episode] = field(default_factory=list)
+
+    def apply(self, watch: Watch, findings: Sequence[tuple[Subject, Finding]], now: datetime) -> None:
+        """Raise on BREACH unless active; clear on NORMAL."""
+        key_rule = watch.definition.key
+        for subject, finding in findings:
+            key = (key_rule, subject.code)
+            if finding.status is Status.BREACH and key not in self.active:
+                message = watch.rule.explain(finding)
+                self.active[key] = Episode(
+                    key_rule, subject.code, subject.building, now, finding.since, None, finding.value, message
+                )
+            elif finding.status is Status.NORMAL and key in self.active:
+                episode = self.active.pop(key)
+                self.closed.append(
+                    Episode(
+                        episode.rule,
+                        episode.device,
+                        episode.building,
+                        episode.raised_at,
+                        episode.since,
+                        finding.since,
+                        episode.value,
+                        episode.message,
+                    )
+                )
+
+    def episodes(self) -> list[Episode]:
+        """Every episode, closed and still active, by raise time."""
+        return sorted([*self.closed, *self.active.values()], key=lambda e: (e.raised_at, e.rule, e.device))

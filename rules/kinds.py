@@ -1,0 +1,503 @@
+"""Rule kinds beyond the plain threshold; each is a pure evaluation over windows of readings (no I/O)."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from cityhall.contract import QUANTITIES
+from cityhall.models import Severity
+from rules.engine import Finding, Sample, Status, Subject, Window, held
+from rules.schedule import TAIPEI, Schedule, is_working_day
+
+HOUR = timedelta(hours=1)
+
+_INF = math.inf  # sorts after any value: bisect by time on (time, value) pairs
+
+
+def _unit(quantity: str) -> str:
+    return QUANTITIES[quantity].unit
+
+
+def _value_at(window: Window, ts: datetime, max_age: timedelta) -> float | None:
+    """The latest reading at or before `ts`, if it is not older than `max_age`."""
+    i = bisect.bisect_right(window, (ts, _INF)) - 1
+    if i < 0 or ts - window[i][0] > max_age:
+        return None
+    return window[i][1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """Fields and defaults every kind shares."""
+
+    key: str
+    name: str
+    severity: Severity
+    quantity: str
+    for_s: float = 0.0
+    clear_for_s: float = 0.0
+
+    def quantity_for(self, subject: Subject) -> str | None:
+        """The rule's quantity, when the device measures it."""
+        return self.quantity if self.quantity in subject.quantities else None
+
+    def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
+        """No peers unless the kind says otherwise."""
+        return None
+
+    def _held(self, samples: list[tuple[datetime, float, Sample]], *, above: bool = True) -> Finding | None:
+        return held(samples, for_s=self.for_s, clear_for_s=self.clear_for_s, above=above)
+
+
+@dataclass(frozen=True, slots=True)
+class AfterHoursRule(_Base):
+    """Consumption outside the building's schedule above `above_pct` % of its mean in-schedule consumption.
+
+    The baseline is the mean of the in-schedule readings over `baseline_s`; readings inside the schedule
+    count as normal, so the alarm clears when the building's day starts.
+    """
+
+    schedule: Schedule | None = None
+    above_pct: float = 50.0
+    min_value: float = 0.0  # never flag below this, e.g. when the baseline is ~0
+    baseline_s: float = 7 * 86400
+
+    @property
+    def lookback(self) -> timedelta:
+        """The baseline period."""
+        return timedelta(seconds=self.baseline_s)
+
+    @property
+    def threshold(self) -> float:
+        """The limit, as a percentage of the in-schedule mean."""
+        return self.above_pct
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """Flag out-of-schedule readings above the share of the in-schedule mean."""
+        if self.schedule is None or not window:
+            return None
+        contains = self.schedule.contains
+        occupied = [v for ts, v in window if contains(ts)]
+        if not occupied:
+            return None
+        limit = max(self.min_value, sum(occupied) / len(occupied) * self.above_pct / 100)
+        # Only the recent readings decide the status; older ones serve the baseline alone.
+        recent_from = window[-1][0] - timedelta(seconds=max(self.for_s, self.clear_for_s) * 2) - 6 * HOUR
+        samples = [
+            (ts, v, Sample.OK if v <= limit or contains(ts) else Sample.BAD)
+            for ts, v in window[bisect.bisect_left(window, (recent_from,)) :]
+        ]
+        finding = self._held(samples)
+        if finding is None or finding.status is not Status.BREACH:
+            return finding
+        detail = (
+            f"{self.quantity} = {finding.value:g} {_unit(self.quantity)} outside schedule "
+            f"{self.schedule.name}, above {self.above_pct:g} % of the in-schedule mean ({limit:g})"
+        )
+        return Finding(finding.status, finding.since, finding.value, finding.latest, detail)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return finding.detail or f"{self.quantity} = {finding.value:g} outside schedule"
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineRule(_Base):
+    """Deviation from the same hour in past weeks: outside mean +- `k_sigma` sigma and +- `pct` % of the mean.
+
+    `profile` picks the comparable hours: `hour_of_week` (same weekday and hour) or `day_type` (same hour
+    on days of the same type: working days vs weekends and Taiwan holidays, so holidays compare fairly).
+    """
+
+    weeks: int = 3
+    profile: str = "day_type"
+    k_sigma: float = 3.0
+    pct: float = 20.0
+    min_delta: float = 0.0  # ignore deviations smaller than this, in the quantity's unit
+    min_history: int = 3  # comparable readings needed before judging
+    direction: str = "above"  # above | below | both
+
+    @property
+    def lookback(self) -> timedelta:
+        """`weeks` of history."""
+        return timedelta(weeks=self.weeks)
+
+    @property
+    def threshold(self) -> float:
+        """The percentage limit."""
+        return self.pct
+
+    def _history(self, window: Window, ts: datetime) -> list[float]:
+        """Readings in the same local hour on comparable past days (same weekday, or same day type)."""
+        local = ts.astimezone(TAIPEI)
+        hour_start = local.replace(minute=0, second=0, microsecond=0)
+        by_week = self.profile == "hour_of_week"
+        working = is_working_day(local.date())
+        out: list[float] = []
+        for back in range(1, self.weeks * 7 + 1):
+            if by_week and back % 7:
+                continue
+            start = hour_start - timedelta(days=back)
+            if not by_week and is_working_day(start.date()) != working:
+                continue
+            lo = bisect.bisect_left(window, (start,))
+            hi = bisect.bisect_left(window, (start + HOUR,))
+            out.extend(v for _, v in window[lo:hi])
+        return out
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """Compare recent readings (the last `for_s` plus an hour) with their comparable history."""
+        if not window:
+            return None
+        recent_from = window[-1][0] - timedelta(seconds=max(self.for_s, self.clear_for_s)) - HOUR
+        samples: list[tuple[datetime, float, Sample]] = []
+        for ts, v in window[bisect.bisect_left(window, (recent_from,)) :]:
+            past = self._history(window, ts)
+            if len(past) < self.min_history:
+                samples.append((ts, v, Sample.SKIP))
+                continue
+            mean = sum(past) / len(past)
+            sigma = math.sqrt(sum((x - mean) ** 2 for x in past) / len(past))
+            band = max(self.k_sigma * sigma, abs(mean) * self.pct / 100, self.min_delta)
+            high = v > mean + band and self.direction in {"above", "both"}
+            low = v < mean - band and self.direction in {"below", "both"}
+            samples.append((ts, v, Sample.BAD if high or low else Sample.OK))
+        return self._held(samples, above=self.direction != "below")
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return (
+            f"{self.quantity} = {finding.value:g} {_unit(self.quantity)}, outside its usual range for this "
+            f"hour (over {self.weeks} weeks) since {finding.since.isoformat(timespec='minutes')}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LeakRule(_Base):
+    """Water keeps flowing through the night: flow above `zero_below` at every reading in the night window.
+
+    Readings outside the night window are not judged, so an alarm raised at night stays until a night
+    reading shows (near) zero flow again.
+    """
+
+    night_from: time = time(0)
+    night_to: time = time(6)
+    zero_below: float = 0.01
+    lookback_s: float = 86400
+
+    @property
+    def lookback(self) -> timedelta:
+        """A day: the last night window is always inside it."""
+        return timedelta(seconds=self.lookback_s)
+
+    @property
+    def threshold(self) -> float:
+        """The flow regarded as zero."""
+        return self.zero_below
+
+    def _at_night(self, ts: datetime) -> bool:
+        clock = ts.astimezone(TAIPEI).time()
+        if self.night_from <= self.night_to:
+            return self.night_from <= clock < self.night_to
+        return clock >= self.night_from or clock < self.night_to
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """BAD for night readings with flow, OK for night readings without, others not judged."""
+        samples = [
+            (ts, v, (Sample.BAD if v > self.zero_below else Sample.OK) if self._at_night(ts) else Sample.SKIP)
+            for ts, v in window
+        ]
+        return self._held(samples, above=False)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return (
+            f"water has not stopped flowing at night since {finding.since.isoformat(timespec='minutes')} "
+            f"(lowest {finding.value:g} m3/h, zero is below {self.zero_below:g}): leak?"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineRule(_Base):
+    """No readings for `missed_intervals` reporting intervals plus `grace_s` (the interval is learnt).
+
+    The runner groups the findings by building: when every watched device of a building is silent it
+    raises one alarm for the building's gateway instead of one per device.
+    """
+
+    missed_intervals: float = 1.0
+    grace_s: float = 60.0
+    default_interval_s: float = 60.0
+    lookback_s: float = 6 * 3600
+
+    @property
+    def lookback(self) -> timedelta:
+        """Long enough to learn the reporting interval."""
+        return timedelta(seconds=self.lookback_s)
+
+    @property
+    def threshold(self) -> float:
+        """The number of missed intervals."""
+        return self.missed_intervals
+
+    def quantity_for(self, subject: Subject) -> str | None:
+        """The device's first quantity: every message carries it."""
+        return subject.quantities[0] if subject.quantities else None
+
+    def interval_s(self, window: Window) -> float:
+        """The device's usual reporting interval: the median gap of the window."""
+        if len(window) < 3:
+            return self.default_interval_s
+        gaps = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(window)]
+        return statistics.median(gaps)
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """BREACH when the latest reading is older than allowed; None for a device never seen."""
+        if not window:
+            return None
+        latest = window[-1][0]
+        silent_s = (now - latest).total_seconds()
+        allowed_s = self.interval_s(window) * self.missed_intervals + self.grace_s
+        if silent_s > allowed_s:
+            return Finding(Status.BREACH, latest, silent_s, now)
+        return Finding(Status.NORMAL, latest, silent_s, latest)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return f"no readings since {finding.since.isoformat(timespec='seconds')} ({finding.value:.0f} s)"
+
+
+@dataclass(frozen=True, slots=True)
+class FlatlineRule(_Base):
+    """A stuck sensor: the spread of the last `samples` readings is below `epsilon` for at least `for_s`.
+
+    Values at exactly `ignore_value` (e.g. an idle meter at 0) are not judged.
+    """
+
+    samples: int = 4
+    epsilon: float = 1e-6
+    ignore_value: float | None = 0.0
+    lookback_s: float = 6 * 3600
+
+    @property
+    def lookback(self) -> timedelta:
+        """Enough for the samples and the duration."""
+        return timedelta(seconds=max(self.lookback_s, self.for_s * 2))
+
+    @property
+    def threshold(self) -> float:
+        """The spread below which a sensor is stuck."""
+        return self.epsilon
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """Judge the trailing run of (near) equal readings."""
+        if not window:
+            return None
+        last_ts, last = window[-1]
+        if self.ignore_value is not None and last == self.ignore_value:
+            return Finding(Status.RECOVERING, last_ts, last, last_ts)
+        start = len(window) - 1
+        low = high = last
+        while start > 0:
+            v = window[start - 1][1]
+            if max(high, v) - min(low, v) >= self.epsilon:
+                break
+            low, high = min(low, v), max(high, v)
+            start -= 1
+        since = window[start][0]
+        count = len(window) - start
+        if count == 1:
+            return Finding(Status.NORMAL, last_ts, last, last_ts)
+        enough = count >= self.samples and (last_ts - since) >= timedelta(seconds=self.for_s)
+        return Finding(Status.BREACH if enough else Status.PENDING, since, last, last_ts)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return (
+            f"{self.quantity} stuck at {finding.value:g} {_unit(self.quantity)} since "
+            f"{finding.since.isoformat(timespec='minutes')} (spread below {self.epsilon:g})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RateOfChangeRule(_Base):
+    """A spike or a jump: consecutive readings differ by more than `max_rise` up or `max_fall` down.
+
+    Registers that only count up use `max_fall` to catch resets and rollovers.
+    """
+
+    max_rise: float | None = None
+    max_fall: float | None = None
+    max_gap_s: float = 3600.0  # readings further apart are not compared
+    lookback_s: float = 3 * 3600
+
+    @property
+    def lookback(self) -> timedelta:
+        """A few readings."""
+        return timedelta(seconds=self.lookback_s)
+
+    @property
+    def threshold(self) -> float:
+        """The largest change allowed (rise if set)."""
+        limit = self.max_rise if self.max_rise is not None else self.max_fall
+        return limit if limit is not None else 0.0
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """BAD for a reading that jumped from the one before it."""
+        samples: list[tuple[datetime, float, Sample]] = []
+        for (t0, v0), (t1, v1) in itertools.pairwise(window):
+            if (t1 - t0).total_seconds() > self.max_gap_s:
+                samples.append((t1, 0.0, Sample.SKIP))
+                continue
+            change = v1 - v0
+            jump = (self.max_rise is not None and change > self.max_rise) or (
+                self.max_fall is not None and -change > self.max_fall
+            )
+            samples.append((t1, abs(change), Sample.BAD if jump else Sample.OK))
+        return self._held(samples)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return (
+            f"{self.quantity} changed by {finding.value:g} {_unit(self.quantity)} between two readings "
+            f"(limit {self.threshold:g}) at {finding.since.isoformat(timespec='minutes')}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ComfortRule(_Base):
+    """Too hot (or cold) while the space is occupied: inside `schedule` and, when the space has an
+    occupancy sensor, with at least `min_people` counted. With `cooled_only`, spaces without an
+    air-conditioner are not watched (see `applies_to`)."""
+
+    above: float | None = None
+    below: float | None = None
+    schedule: Schedule | None = None
+    min_people: float = 1.0
+    cooled_only: bool = False  # only spaces with an air-conditioner: comfort there is a promise
+    peer_max_age_s: float = 1800.0
+    lookback_s: float = 6 * 3600
+
+    @property
+    def lookback(self) -> timedelta:
+        """Enough for the duration."""
+        return timedelta(seconds=max(self.lookback_s, self.for_s * 2))
+
+    @property
+    def threshold(self) -> float:
+        """The comfort limit."""
+        limit = self.above if self.above is not None else self.below
+        return limit if limit is not None else 0.0
+
+    def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
+        """The occupancy sensors of the same space."""
+        if candidate.space == subject.space and "occupancy_count" in candidate.quantities:
+            return "occupancy_count"
+        return None
+
+    def applies_to(self, subject: Subject, space_mates: Sequence[Subject]) -> bool:
+        """False for an uncooled space when the rule is `cooled_only`."""
+        return not self.cooled_only or any(m.kind == "air_conditioner" for m in space_mates)
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """BAD when outside the limit while occupied; unoccupied readings count as normal."""
+        age = timedelta(seconds=self.peer_max_age_s)
+        samples: list[tuple[datetime, float, Sample]] = []
+        for ts, v in window:
+            occupied = self.schedule is None or self.schedule.contains(ts)
+            if occupied and peers:
+                counts = [c for c in (_value_at(p, ts, age) for p in peers) if c is not None]
+                occupied = bool(counts) and max(counts) >= self.min_people
+            breach = (self.above is not None and v > self.above) or (
+                self.below is not None and v < self.below
+            )
+            samples.append((ts, v, Sample.BAD if occupied and breach else Sample.OK))
+        return self._held(samples, above=self.above is not None)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return (
+            f"{self.quantity} = {finding.value:g} {_unit(self.quantity)} while occupied, beyond the "
+            f"comfort limit of {self.threshold:g} since {finding.since.isoformat(timespec='minutes')}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWhileCoolingRule(_Base):
+    """A door or window open (`open_state` = 1) while an air-conditioner in the same space runs."""
+
+    peer_max_age_s: float = 1800.0
+    lookback_s: float = 6 * 3600
+
+    @property
+    def lookback(self) -> timedelta:
+        """Enough for the duration."""
+        return timedelta(seconds=max(self.lookback_s, self.for_s * 2))
+
+    @property
+    def threshold(self) -> float:
+        """Open is 1."""
+        return 1.0
+
+    def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
+        """The air-conditioners of the same space."""
+        if candidate.space == subject.space and candidate.kind == "air_conditioner":
+            return "on_state"
+        return None
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """BAD when open and any peer unit is on at the same time."""
+        if not peers:
+            return None
+        age = timedelta(seconds=self.peer_max_age_s)
+        samples = []
+        for ts, v in window:
+            cooling = any((_value_at(p, ts, age) or 0.0) >= 1 for p in peers)
+            samples.append((ts, v, Sample.BAD if v >= 1 and cooling else Sample.OK))
+        return self._held(samples)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return f"open while the air-conditioning runs, since {finding.since.isoformat(timespec='minutes')}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeRule(_Base):
+    """Run time (time with `on_state` = 1) over the lookback reaches `hours`: preventive maintenance due."""
+
+    hours: float = 500.0
+    lookback_s: float = 30 * 86400
+    max_gap_s: float = 3600.0  # a longer gap between readings is not counted
+
+    @property
+    def lookback(self) -> timedelta:
+        """The counting period."""
+        return timedelta(seconds=self.lookback_s)
+
+    @property
+    def threshold(self) -> float:
+        """The run-time limit in hours."""
+        return self.hours
+
+    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
+        """Sum the on-time between readings; BREACH from the moment the sum reaches the limit."""
+        if not window:
+            return None
+        run_s = 0.0
+        for (t0, v0), (t1, _) in itertools.pairwise(window):
+            gap = (t1 - t0).total_seconds()
+            if v0 >= 1 and gap <= self.max_gap_s:
+                run_s += gap
+                if run_s >= self.hours * 3600:
+                    return Finding(Status.BREACH, t1, run_s / 3600, window[-1][0])
+        return Finding(Status.NORMAL, window[0][0], run_s / 3600, window[-1][0])
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return f"ran {finding.value:.0f} h in {self.lookback_s / 86400:g} days (limit {self.hours:g} h)"

@@ -1,0 +1,255 @@
+"""Each rule kind as a pure function of windows of readings: positive, negative and edge cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from cityhall.models import Severity
+from rules.engine import Finding, Status, Subject, ThresholdRule, evaluate
+from rules.evaluation import fold_silent_buildings
+from rules.kinds import (
+    AfterHoursRule,
+    BaselineRule,
+    ComfortRule,
+    FlatlineRule,
+    LeakRule,
+    OfflineRule,
+    OpenWhileCoolingRule,
+    RateOfChangeRule,
+    RuntimeRule,
+)
+from rules.schedule import DayType, Period, Schedule, is_working_day
+
+# Monday 2026-07-13 00:00 in Taipei.
+MONDAY = datetime(2026, 7, 12, 16, 0, tzinfo=UTC)
+Q = timedelta(minutes=15)
+OFFICE = Schedule("office", (Period(DayType.WORKING, time(8), time(17, 30)),))
+
+
+def series(
+    values: list[float], *, start: datetime = MONDAY, step: timedelta = Q
+) -> list[tuple[datetime, float]]:
+    return [(start + i * step, v) for i, v in enumerate(values)]
+
+
+def status(finding: Finding | None) -> Status | None:
+    return None if finding is None else finding.status
+
+
+# --- threshold with hysteresis ---
+HYST = ThresholdRule(
+    "t", "Temp", "temperature_c", Severity.LOW, for_s=0, above=30, clear_below=28, clear_for_s=1800
+)
+
+
+def test_threshold_hysteresis_needs_clear_duration_below_the_deadband() -> None:
+    assert status(evaluate(HYST, series([31]))) is Status.BREACH
+    assert status(evaluate(HYST, series([31, 29.5, 29.5]))) is Status.RECOVERING  # deadband
+    assert status(evaluate(HYST, series([31, 27, 27]))) is Status.RECOVERING  # 15 min < 30 min
+    finding = evaluate(HYST, series([31, 27, 27, 27]))
+    assert finding == Finding(Status.NORMAL, MONDAY + Q, 27, MONDAY + 3 * Q)
+
+
+def test_threshold_without_hysteresis_clears_at_once() -> None:
+    rule = ThresholdRule("t", "Temp", "temperature_c", Severity.LOW, for_s=0, above=30)
+    assert status(evaluate(rule, series([31, 29.5]))) is Status.NORMAL
+
+
+# --- schedule and calendar ---
+def test_schedule_uses_taiwan_holidays() -> None:
+    dragon_boat = datetime(2026, 6, 19, 2, 0, tzinfo=UTC)  # Friday 10:00 Taipei, a public holiday
+    assert not is_working_day(dragon_boat.date())
+    assert not OFFICE.contains(dragon_boat)
+    assert OFFICE.contains(dragon_boat - timedelta(days=1))
+    assert not OFFICE.contains(MONDAY + timedelta(hours=17, minutes=30))  # end is exclusive
+
+
+# --- after hours ---
+AFTER = AfterHoursRule(
+    "ah",
+    quantity="power_kw",
+    schedule=OFFICE,
+    above_pct=50,
+    for_s=1800,
+    name="test rule",
+    severity=Severity.LOW,
+)
+
+
+def _day(evening_kw: float) -> list[float]:
+    # 96 quarter-hours of a Monday: 10 kW in office hours, `evening_kw` after 19:00, 1 kW otherwise.
+    return [10.0 if 32 <= i < 70 else (evening_kw if i >= 76 else 1.0) for i in range(96)]
+
+
+def test_after_hours_load_breaches_after_its_duration() -> None:
+    finding = AFTER.judge(series(_day(8.0)), now=MONDAY + timedelta(days=1))
+    assert status(finding) is Status.BREACH
+    assert finding is not None
+    assert finding.since == MONDAY + 76 * Q
+
+
+def test_after_hours_normal_night_and_no_baseline() -> None:
+    assert status(AFTER.judge(series(_day(1.0)), now=MONDAY + timedelta(days=1))) is Status.NORMAL
+    assert AFTER.judge(series([5.0] * 8), now=MONDAY + 2 * Q) is None  # no in-schedule readings yet
+
+
+# --- baseline deviation ---
+def test_baseline_flags_consumption_above_the_usual_hour() -> None:
+    rule = BaselineRule(
+        "b",
+        quantity="power_kw",
+        weeks=2,
+        k_sigma=3,
+        pct=20,
+        for_s=3600,
+        name="test rule",
+        severity=Severity.LOW,
+    )
+    usual = [50.0 + (i % 3) for i in range(14 * 96)]
+    assert status(rule.judge(series(usual), now=MONDAY)) is Status.NORMAL
+    high = usual[:-8] + [90.0] * 8
+    assert status(rule.judge(series(high), now=MONDAY)) is Status.BREACH
+
+
+def test_baseline_without_history_is_silent() -> None:
+    rule = BaselineRule("b", quantity="power_kw", name="test rule", severity=Severity.LOW)
+    assert rule.judge(series([90.0] * 8), now=MONDAY) is None
+
+
+# --- leak ---
+LEAK = LeakRule(
+    "l",
+    quantity="flow_m3h",
+    night_from=time(0),
+    night_to=time(6),
+    for_s=1800,
+    name="test rule",
+    severity=Severity.LOW,
+)
+
+
+def test_leak_flow_all_night() -> None:
+    assert status(LEAK.judge(series([0.2] * 4), now=MONDAY + Q * 4)) is Status.BREACH
+    assert status(LEAK.judge(series([0.2, 0.2]), now=MONDAY + Q * 2)) is Status.PENDING
+
+
+def test_leak_zero_at_night_is_normal_and_daytime_is_not_judged() -> None:
+    assert status(LEAK.judge(series([0.2, 0.0]), now=MONDAY + Q * 2)) is Status.NORMAL
+    daytime = series([0.5] * 4, start=MONDAY + timedelta(hours=10))
+    assert LEAK.judge(daytime, now=MONDAY + timedelta(hours=11)) is None
+
+
+# --- offline ---
+OFFLINE = OfflineRule(
+    "o", quantity="power_kw", missed_intervals=1, grace_s=60, name="test rule", severity=Severity.LOW
+)
+
+
+def test_offline_after_one_missed_interval_plus_grace() -> None:
+    window = series([1.0] * 6)
+    last = window[-1][0]
+    assert status(OFFLINE.judge(window, now=last + Q)) is Status.NORMAL
+    assert status(OFFLINE.judge(window, now=last + Q + timedelta(seconds=61))) is Status.BREACH
+    assert OFFLINE.judge([], now=last) is None  # never seen: cannot judge
+
+
+def _subject(code: str, building: str) -> Subject:
+    return Subject(code, "electricity_meter", building, building + "-S", "office", "", ("power_kw",))
+
+
+def test_silent_building_folds_into_one_gateway_alarm() -> None:
+    a, b, c = _subject("B1-EM-01", "B1"), _subject("B1-EM-02", "B1"), _subject("B2-EM-01", "B2")
+    silent = Finding(Status.BREACH, MONDAY, 900, MONDAY + Q)
+    fine = Finding(Status.NORMAL, MONDAY, 0, MONDAY)
+    out = fold_silent_buildings([(a, silent), (b, silent), (c, silent)], [a, b, c])
+    assert [s.code for s, _ in out] == ["B2-EM-01", "B1-EM-01"]
+    assert "all 2 devices of building B1" in out[1][1].detail
+    partly = fold_silent_buildings([(a, silent), (b, fine)], [a, b])
+    assert [(s.code, f.status) for s, f in partly] == [
+        ("B1-EM-01", Status.BREACH),
+        ("B1-EM-02", Status.NORMAL),
+    ]
+
+
+# --- flat line ---
+FLAT = FlatlineRule(
+    "f", quantity="temperature_c", samples=4, for_s=2700, name="test rule", severity=Severity.LOW
+)
+
+
+def test_flatline_after_n_equal_samples() -> None:
+    assert status(FLAT.judge(series([25.1, 25.3, 25.3, 25.3, 25.3]), now=MONDAY)) is Status.BREACH
+    assert status(FLAT.judge(series([25.1, 25.3, 25.3, 25.3]), now=MONDAY)) is Status.PENDING
+    assert status(FLAT.judge(series([25.1, 25.3, 25.2, 25.4]), now=MONDAY)) is Status.NORMAL
+
+
+def test_flatline_ignores_idle_zero() -> None:
+    assert status(FLAT.judge(series([0.0] * 10), now=MONDAY)) is Status.RECOVERING
+
+
+# --- rate of change ---
+SPIKE = RateOfChangeRule(
+    "s", quantity="temperature_c", max_rise=8, max_fall=8, name="test rule", severity=Severity.LOW
+)
+
+
+def test_spike_is_caught_at_the_jump_and_clears_after() -> None:
+    assert status(SPIKE.judge(series([26, 26.5, 41.5]), now=MONDAY)) is Status.BREACH
+    assert status(SPIKE.judge(series([26, 26.5, 41.5, 26.4, 26.6]), now=MONDAY)) is Status.NORMAL
+    assert status(SPIKE.judge(series([26, 30, 33.9]), now=MONDAY)) is Status.NORMAL
+
+
+def test_register_going_back_and_gaps() -> None:
+    register = RateOfChangeRule(
+        "r", quantity="energy_kwh", max_fall=1, name="test rule", severity=Severity.LOW
+    )
+    assert status(register.judge(series([5000, 5010, 3]), now=MONDAY)) is Status.BREACH
+    far_apart = series([5000, 3], step=timedelta(hours=2))
+    assert register.judge(far_apart, now=MONDAY) is None
+
+
+# --- comfort while occupied ---
+COMFORT = ComfortRule(
+    "c",
+    quantity="temperature_c",
+    above=28,
+    schedule=OFFICE,
+    for_s=900,
+    name="test rule",
+    severity=Severity.LOW,
+)
+AT_TEN = MONDAY + timedelta(hours=10)
+
+
+def test_comfort_breach_while_people_are_in() -> None:
+    hot = series([30, 30, 30], start=AT_TEN)
+    people = series([12, 12, 12], start=AT_TEN)
+    assert status(COMFORT.judge(hot, now=AT_TEN, peers=[people])) is Status.BREACH
+    assert status(COMFORT.judge(hot, now=AT_TEN)) is Status.BREACH  # no sensor: the schedule decides
+
+
+def test_comfort_ignores_empty_rooms_and_closed_hours() -> None:
+    hot = series([30, 30, 30], start=AT_TEN)
+    assert status(COMFORT.judge(hot, now=AT_TEN, peers=[series([0, 0, 0], start=AT_TEN)])) is Status.NORMAL
+    night = series([30, 30, 30], start=MONDAY + timedelta(hours=22))
+    assert status(COMFORT.judge(night, now=MONDAY)) is Status.NORMAL
+
+
+# --- open while cooling ---
+DOOR = OpenWhileCoolingRule("d", quantity="open_state", for_s=900, name="test rule", severity=Severity.LOW)
+
+
+def test_door_open_while_cooling() -> None:
+    door = series([0, 1, 1, 1])
+    assert status(DOOR.judge(door, now=MONDAY, peers=[series([1, 1, 1, 1])])) is Status.BREACH
+    assert status(DOOR.judge(door, now=MONDAY, peers=[series([1, 0, 0, 0])])) is Status.NORMAL
+    assert DOOR.judge(door, now=MONDAY) is None  # no air-conditioner in the space
+
+
+# --- run time ---
+def test_runtime_reaches_the_service_interval() -> None:
+    rule = RuntimeRule("rt", quantity="on_state", hours=2, name="test rule", severity=Severity.LOW)
+    assert status(rule.judge(series([1.0] * 9), now=MONDAY)) is Status.BREACH
+    finding = rule.judge(series([1.0, 0.0] * 5), now=MONDAY)
+    assert finding is not None
+    assert (finding.status, finding.value) == (Status.NORMAL, 1.25)
