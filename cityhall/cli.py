@@ -388,7 +388,7 @@ def _simulate_scenario(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "heads") -> None:
     """Apply database migrations (Alembic) up to `revision`."""
     from cityhall.db import make_engine  # noqa: PLC0415
     from cityhall.migrate import upgrade  # noqa: PLC0415
