@@ -138,9 +138,6 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(
         8, ge=1, le=100, description="Tries per notification before it is given up (backoff between tries)"
     )
-    notify_building_crews: str = Field(
-        "", description="Crew of each building, comma-separated building-code=crew pairs (MQTT crew topics)"
-    )
 
     api_host: str = Field("127.0.0.1", description="Address the API binds")
     api_port: int = Field(8000, ge=0, le=65535, description="Port the API binds")
@@ -180,7 +177,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{severity}={minutes!r}: minutes must be a whole number >= 0")
         return value
 
-    @field_validator("notify_webhook_urls", "notify_building_crews")
+    @field_validator("notify_webhook_urls")
     @classmethod
     def _pairs(cls, value: str) -> str:
         parse_pairs(value)
@@ -195,11 +192,6 @@ class Settings(BaseSettings):
     def notify_repeat_minutes_map(self) -> dict[str, int]:
         """CITYHALL_NOTIFY_REPEAT_MINUTES as {severity: minutes}; a severity left out never repeats."""
         return {key: int(minutes) for key, minutes in parse_pairs(self.notify_repeat_minutes).items()}
-
-    @property
-    def notify_building_crew_map(self) -> dict[str, str]:
-        """CITYHALL_NOTIFY_BUILDING_CREWS as {building code: crew}."""
-        return parse_pairs(self.notify_building_crews)
 
     @property
     def collector_format_names(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from cityhall.notify.channels import (
     verify_signature,
 )
 from cityhall.notify.messages import Audience, EventKind, Notification
-from cityhall.notify.routing import ROUTES, CrewDirectory, Route, SettingsCrewDirectory
+from cityhall.notify.routing import ROUTES, CrewDirectory, DatabaseCrewDirectory, Route
 from cityhall.notify.service import CycleReport, NotificationService
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ChannelError",
     "CrewDirectory",
     "CycleReport",
+    "DatabaseCrewDirectory",
     "EmailChannel",
     "EventKind",
     "MqttChannel",
@@ -33,7 +34,6 @@ __all__ = [
     "Outgoing",
     "PermanentChannelError",
     "Route",
-    "SettingsCrewDirectory",
     "WebhookChannel",
     "sign",
     "verify_signature",

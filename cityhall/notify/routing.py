@@ -16,10 +16,9 @@ from typing import Protocol
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from cityhall.models import Alarm, AuditEntry, Building, Device, Ticket, User
+from cityhall.models import Alarm, AuditEntry, Building, Crew, Device, Ticket, User, crew_buildings
 from cityhall.models.users import Role
 from cityhall.notify.messages import Audience, EventKind, Notification, local_text
-from cityhall.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,29 +46,32 @@ REPEAT_ROUTE = Route(
 
 
 class CrewDirectory(Protocol):
-    """Who looks after a building; a seam for the crews model that is being added (issue 5)."""
+    """Who looks after a building and who is in a crew."""
 
-    def crew_of(self, session: Session, building: Building) -> str | None:
-        """The crew responsible for a building, if known."""
+    def crews_of(self, session: Session, building: Building) -> list[str]:
+        """The crews responsible for a building."""
 
     def members(self, session: Session, crew: str) -> list[User]:
         """Active members of a crew."""
 
 
-class SettingsCrewDirectory:
-    """Crews from CITYHALL_NOTIFY_BUILDING_CREWS; no membership yet, so crews hear over MQTT only."""
+class DatabaseCrewDirectory:
+    """Crews from the crews tables: the active crews serving a building, and their active members."""
 
-    def __init__(self, settings: Settings) -> None:
-        """Read the building -> crew map once."""
-        self._crews = settings.notify_building_crew_map
-
-    def crew_of(self, session: Session, building: Building) -> str | None:
-        """The crew configured for the building's code."""
-        return self._crews.get(building.code)
+    def crews_of(self, session: Session, building: Building) -> list[str]:
+        """Names of the active crews that serve the building, in name order."""
+        stmt = (
+            select(Crew.name)
+            .join(crew_buildings, crew_buildings.c.crew_id == Crew.id)
+            .where(crew_buildings.c.building_id == building.id, Crew.is_active.is_(True))
+            .order_by(Crew.name)
+        )
+        return list(session.scalars(stmt))
 
     def members(self, session: Session, crew: str) -> list[User]:
-        """Nobody: crew membership is not in the database yet."""
-        return []
+        """The crew's active members (none when the crew is unknown or inactive)."""
+        row = session.scalar(select(Crew).where(Crew.name == crew, Crew.is_active.is_(True)))
+        return [u for u in row.members if u.is_active] if row is not None else []
 
 
 def topic_safe(name: str) -> str:
@@ -99,9 +101,9 @@ def _audience(
     building: Building | None,
     assignee_id: int | None = None,
 ) -> Audience:
-    crew = crews.crew_of(session, building) if route.building_crew and building is not None else None
+    names = crews.crews_of(session, building) if route.building_crew and building is not None else []
     users = (assignee_id,) if route.assignee and assignee_id is not None else ()
-    return Audience(roles=route.roles, crews=(crew,) if crew else (), user_ids=users)
+    return Audience(roles=route.roles, crews=tuple(names), user_ids=users)
 
 
 def alarm_notification(

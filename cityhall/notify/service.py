@@ -26,7 +26,7 @@ from cityhall.notify.messages import DigestLine, EventKind, Notification, digest
 from cityhall.notify.routing import (
     REPEAT_ROUTE,
     CrewDirectory,
-    SettingsCrewDirectory,
+    DatabaseCrewDirectory,
     alarm_notification,
     audited_events,
     event_notification,
@@ -76,7 +76,7 @@ class NotificationService:
         self.channels = {
             c.name: c for c in (channels_from_settings(settings) if channels is None else channels)
         }
-        self.crews = crews or SettingsCrewDirectory(settings)
+        self.crews = crews or DatabaseCrewDirectory()
         self.window = timedelta(minutes=settings.notify_rate_limit_window_minutes)
         self._stop = threading.Event()
 

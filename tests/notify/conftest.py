@@ -24,6 +24,7 @@ from cityhall.models import (
     Alarm,
     Building,
     BuildingUse,
+    Crew,
     Device,
     DeviceKind,
     Floor,
@@ -161,7 +162,7 @@ class World:
 
 @pytest.fixture
 def world(db_url: str) -> Iterator[World]:
-    """An empty database (SQLite, then PostgreSQL) with one building, one meter and five people."""
+    """An empty database (SQLite, then PostgreSQL): one building, one meter, five people, crew `north` serving it."""
     engine = make_engine(db_url)
     Base.metadata.create_all(engine)
     factory = make_sessionmaker(engine)
@@ -192,6 +193,7 @@ def world(db_url: str) -> Iterator[World]:
         }
         users["gone"].is_active = False
         session.add_all(users.values())
+        session.add(Crew(name="north", trades=["electrical"], buildings=[building]))  # no members yet
         session.flush()
         ids = {name: user.id for name, user in users.items()}
         device_id = device.id
@@ -204,13 +206,12 @@ SettingsFor = Callable[..., Settings]
 
 @pytest.fixture
 def settings_for() -> SettingsFor:
-    """Settings for a test: demo mode, SMTP/MQTT/webhook off unless given, crew `north` for building YH-A."""
+    """Settings for a test: demo mode, SMTP/MQTT/webhook off unless given."""
 
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "demo": True,
             "mqtt_port": free_port(),  # nothing listens unless a test passes its broker's port
-            "notify_building_crews": "YH-A=north",
             "notify_webhook_secret": WEBHOOK_SECRET,
             **overrides,
         }

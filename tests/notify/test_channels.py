@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
 
 from cityhall.audit import record
 from cityhall.db import transaction
 from cityhall.maintenance import assign_ticket
-from cityhall.models import NotificationLog, Ticket
+from cityhall.models import Crew, NotificationLog, Ticket, User
 from cityhall.notify import EmailChannel, MqttChannel, NotificationService, WebhookChannel, verify_signature
 from tests.notify.conftest import WEBHOOK_SECRET, Mailbox, SettingsFor, WebhookInbox, World
 from tests.servers import MosquittoServer
@@ -48,6 +49,29 @@ def test_email_reaches_active_managers_with_an_address(
     assert "(UTC+8)" in body  # people read Asia/Taipei time
     assert "<h3>[CityHall Ops] High alarm" in html.get_content()
     assert service.run_once().sent == 0  # planned once, sent once
+
+
+def test_crew_members_hear_of_alarms_in_the_buildings_their_crew_serves(
+    world: World, smtp_server: tuple[Mailbox, int], settings_for: SettingsFor
+) -> None:
+    mailbox, port = smtp_server
+    with transaction(world.factory) as session:
+        north = session.scalars(select(Crew).where(Crew.name == "north")).one()
+        north.members.append(session.get_one(User, world.users["chen"]))
+        session.add(Crew(name="idle", trades=["general"], is_active=False, buildings=list(north.buildings)))
+    settings = settings_for(smtp_host="127.0.0.1", smtp_port=port)
+    service = NotificationService(
+        settings=settings, session_factory=world.factory, channels=[EmailChannel(settings)]
+    )
+    world.raise_alarms(1)
+
+    report = service.run_once()
+
+    assert sorted(rcpt for rcpts, _ in mailbox.messages for rcpt in rcpts) == [
+        "chen@tainan.example",
+        "fiona@tainan.example",
+    ]
+    assert report.sent == 2
 
 
 def test_assignment_and_escalation_reach_the_assignee_and_the_higher_role(
