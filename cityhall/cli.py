@@ -112,11 +112,12 @@ def rules(ctx: typer.Context) -> None:
 
 @rules_app.command("run")
 def rules_run() -> None:
-    """Evaluate rules every CITYHALL_RULES_INTERVAL_SECONDS until stopped."""
+    """Judge instant rules on each reading and the others every CITYHALL_RULES_INTERVAL_SECONDS."""
     from cityhall.db import make_engine, make_sessionmaker  # noqa: PLC0415
+    from cityhall.housekeeping import Housekeeping  # noqa: PLC0415
     from cityhall.timeseries import make_store  # noqa: PLC0415
     from rules.config import RuleConfigError, load_rules  # noqa: PLC0415
-    from rules.runner import RulesRunner, check_references  # noqa: PLC0415
+    from rules.runner import check_references  # noqa: PLC0415
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
@@ -124,29 +125,32 @@ def rules_run() -> None:
         definitions = load_rules(settings.rules_file)
         with factory() as session:
             check_references(session, definitions)
-        runner = RulesRunner(
-            definitions=definitions,
-            store=make_store(settings),
-            session_factory=factory,
-            lookback=timedelta(minutes=settings.rules_lookback_minutes),
-            interval_s=settings.rules_interval_seconds,
-        )
+        from cityhall.compose import rules_engines  # noqa: PLC0415
+
+        engines = rules_engines(settings, factory, definitions, make_store(settings))
     except RuleConfigError as err:
         raise _fail(f"rules error: {err}") from err
-    if settings.metrics_port:
-        serve_health("0.0.0.0", settings.metrics_port, runner.health)  # noqa: S104 - scraped from other hosts
-    from cityhall.housekeeping import Housekeeping  # noqa: PLC0415
-
+    runner, live = engines
     housekeeping = Housekeeping(settings, factory, interval_s=60.0)
+
+    def health() -> dict[str, bool]:
+        return {**runner.health(), **(live.health() if live else {})}
+
+    if settings.metrics_port:
+        serve_health("0.0.0.0", settings.metrics_port, health)  # noqa: S104 - scraped from other hosts
     threads = [
         threading.Thread(target=runner.run_forever, name="rules", daemon=True),
         threading.Thread(target=housekeeping.run_forever, name="housekeeping", daemon=True),
     ]
+    if live is not None:
+        live.start()
     for thread in threads:
         thread.start()
     _wait_for_signal()
     runner.stop()
     housekeeping.stop()
+    if live is not None:
+        live.stop()
     for thread in threads:
         thread.join(timeout=30)
 

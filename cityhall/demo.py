@@ -6,7 +6,6 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -83,9 +82,9 @@ def start_demo(
 ) -> DemoStack:
     """Start broker, collector, rules and simulator in threads; the caller serves the API."""
     # Imported here: each pulls in its process's dependencies, which the other sub-commands do not need.
+    from cityhall.compose import rules_engines  # noqa: PLC0415
     from collector.service import Collector  # noqa: PLC0415
     from rules.config import load_rules  # noqa: PLC0415
-    from rules.runner import RulesRunner  # noqa: PLC0415
     from simulators.publisher import Fault, Publisher  # noqa: PLC0415
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -122,13 +121,10 @@ def start_demo(
     collector.start()
     stack.stops.append(collector.stop)
 
-    runner = RulesRunner(
-        definitions=load_rules(settings.rules_file),
-        store=store,
-        session_factory=factory,
-        lookback=timedelta(minutes=settings.rules_lookback_minutes),
-        interval_s=rules_interval_s,
-    )
+    runner, live = rules_engines(settings, factory, load_rules(settings.rules_file), store)
+    if live is not None:
+        live.start()
+        stack.stops.append(live.stop)
     stack.threads.append(threading.Thread(target=runner.run_forever, name="rules", daemon=True))
     stack.stops.append(runner.stop)
 

@@ -20,7 +20,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to `revision` on the engine's database (by default every head, should modules branch)."""
+    """Bring the schema to `revision` (by default every head, should modules branch)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     rules_lookback_minutes: int = Field(
         30, ge=1, le=24 * 60, description="Window of readings each cycle reads"
     )
+    rules_live: bool = Field(
+        True, description="Judge threshold and rate-of-change rules on each reading from MQTT, not per cycle"
+    )
+    rules_partition: str = Field(
+        "1/1",
+        pattern=r"^[1-9][0-9]*/[1-9][0-9]*$",
+        description="Live rules: this engine's share of the devices, k/n (engine k of n by device code)",
+    )
 
     smtp_host: str = Field("", description="SMTP server for notification e-mail; empty turns e-mail off")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port (587 with STARTTLS)")
@@ -194,9 +202,23 @@ class Settings(BaseSettings):
         return {key: int(minutes) for key, minutes in parse_pairs(self.notify_repeat_minutes).items()}
 
     @property
+    def rules_partition_pair(self) -> tuple[int, int]:
+        """CITYHALL_RULES_PARTITION as (index from 0, count)."""
+        k, n = (int(part) for part in self.rules_partition.split("/"))
+        return k - 1, n
+
+    @property
     def collector_format_names(self) -> tuple[str, ...]:
         """CITYHALL_COLLECTOR_FORMATS as a tuple of format names."""
         return tuple(self.collector_formats.split(","))
+
+    @field_validator("rules_partition")
+    @classmethod
+    def _partition_in_range(cls, value: str) -> str:
+        k, n = (int(part) for part in value.split("/"))
+        if k > n:
+            raise ValueError(f"engine {k} of {n}: k must be between 1 and n")
+        return value
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

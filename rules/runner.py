@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -94,6 +94,46 @@ def check_references(session: Session, definitions: Sequence[RuleDefinition]) ->
                 raise RuleConfigError(f"rules[{i}] ({d.key}).targets.buildings: unknown building {code!r}")
 
 
+def apply_findings(
+    session: Session,
+    watch: Watch,
+    findings: Sequence[tuple[Subject, Finding]],
+    known: Mapping[str, tuple[Subject, Device]],
+    report: CycleReport,
+) -> None:
+    """Raise and clear alarms for one rule's findings (the live evaluator's writer uses it too)."""
+    rule = watch.rule
+    key = watch.definition.key
+    for subject, finding in findings:
+        device = session.merge(known[subject.code][1], load=False)
+        report.evaluated += 1
+        metrics.EVALUATIONS.labels(status=finding.status.value).inc()
+        if finding.status is Status.BREACH:
+            quantity = watch.quantity[subject.code]
+            condition = AlarmCondition(
+                rule_key=key,
+                rule_name=rule.name,
+                severity=rule.severity,
+                quantity=quantity,
+                unit=QUANTITIES[quantity].unit,
+                threshold=rule.threshold,
+                value=finding.value,
+                since=finding.since,
+                message=rule.explain(finding),
+            )
+            if raise_alarm(session, device=device, condition=condition, actor=ACTOR):
+                report.raised.append((key, subject.code))
+                metrics.ALARMS.labels(transition="raised").inc()
+                log.info("alarm_raised", rule=key, device=subject.code, value=finding.value)
+        elif finding.status is Status.NORMAL:
+            alarm = active_alarm(session, rule_key=key, device_id=device.id)
+            if alarm is not None:
+                clear_alarm(session, alarm=alarm, actor=ACTOR, at=finding.since)
+                report.cleared.append((key, subject.code))
+                metrics.ALARMS.labels(transition="cleared").inc()
+                log.info("alarm_cleared", rule=key, device=subject.code)
+
+
 class RulesRunner:
     """Evaluates every enabled rule on a fixed interval.
 
@@ -109,8 +149,11 @@ class RulesRunner:
         session_factory: sessionmaker[Session],
         lookback: timedelta,
         interval_s: float,
+        skip_kinds: frozenset[str] = frozenset(),
     ) -> None:
-        self.definitions = [d for d in definitions if d.enabled]
+        # Kinds the live evaluator judges on each reading (rules.live) are skipped here, or a cycle reading
+        # a store that lags the stream would raise again what the live evaluator has just cleared.
+        self.definitions = [d for d in definitions if d.enabled and d.kind not in skip_kinds]
         for d in self.definitions:
             window = max(lookback, d.to_rule().lookback)
             if timedelta(seconds=d.for_seconds) >= window:
@@ -143,51 +186,11 @@ class RulesRunner:
                 for quantity, codes in watch.queries().items()
             }
             with transaction(self.factory) as session:
-                self._apply(session, watch, judge_watch(watch, series, now), known, report)
+                apply_findings(session, watch, judge_watch(watch, series, now), known, report)
         metrics.CYCLES.inc()
         metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
         self._last_ok = time.monotonic()
         return report
-
-    def _apply(
-        self,
-        session: Session,
-        watch: Watch,
-        findings: Sequence[tuple[Subject, Finding]],
-        known: dict[str, tuple[Subject, Device]],
-        report: CycleReport,
-    ) -> None:
-        """Raise and clear alarms for one rule's findings."""
-        rule = watch.rule
-        key = watch.definition.key
-        for subject, finding in findings:
-            device = session.merge(known[subject.code][1], load=False)
-            report.evaluated += 1
-            metrics.EVALUATIONS.labels(status=finding.status.value).inc()
-            if finding.status is Status.BREACH:
-                quantity = watch.quantity[subject.code]
-                condition = AlarmCondition(
-                    rule_key=key,
-                    rule_name=rule.name,
-                    severity=rule.severity,
-                    quantity=quantity,
-                    unit=QUANTITIES[quantity].unit,
-                    threshold=rule.threshold,
-                    value=finding.value,
-                    since=finding.since,
-                    message=rule.explain(finding),
-                )
-                if raise_alarm(session, device=device, condition=condition, actor=ACTOR):
-                    report.raised.append((key, subject.code))
-                    metrics.ALARMS.labels(transition="raised").inc()
-                    log.info("alarm_raised", rule=key, device=subject.code, value=finding.value)
-            elif finding.status is Status.NORMAL:
-                alarm = active_alarm(session, rule_key=key, device_id=device.id)
-                if alarm is not None:
-                    clear_alarm(session, alarm=alarm, actor=ACTOR, at=finding.since)
-                    report.cleared.append((key, subject.code))
-                    metrics.ALARMS.labels(transition="cleared").inc()
-                    log.info("alarm_cleared", rule=key, device=subject.code)
 
     def run_forever(self) -> None:
         """Cycle until stop(); an unavailable store or database is logged and retried next cycle."""

@@ -79,12 +79,12 @@ COMPOSE_VARIABLES: tuple[ComposeVariable, ...] = (
     ComposeVariable(
         "COLLECTOR_SHARE_GROUP",
         "",
-        "CITYHALL_MQTT_SHARE_GROUP of the collectors (scale-out); must differ from RULES_SHARE_GROUP",
+        "CITYHALL_MQTT_SHARE_GROUP of the collectors (scale-out)",
     ),
     ComposeVariable(
-        "RULES_SHARE_GROUP",
-        "",
-        "CITYHALL_MQTT_SHARE_GROUP of the rule engines (scale-out); must differ from COLLECTOR_SHARE_GROUP",
+        "RULES_PARTITION",
+        "1/1",
+        "CITYHALL_RULES_PARTITION of the rules service: k/n, its share of the devices (scale-out)",
     ),
     ComposeVariable(
         "CITYHALL_IMAGE", "cityhall-ops:latest", "Image built from the Dockerfile and run by every service"
