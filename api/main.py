@@ -20,6 +20,7 @@ from api.crews.router import schedules_router
 from api.exceptions import install_error_handlers
 from api.health.metrics import RequestObserver
 from api.health.router import router as health_router
+from api.rules.router import router as rules_router
 from api.tickets.router import router as tickets_router
 from api.users.router import router as users_router
 from api.web.router import router as web_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         users_router,
         assets_router,
         alarms_router,
+        rules_router,
         tickets_router,
         crews_router,
         schedules_router,

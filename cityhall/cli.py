@@ -113,21 +113,18 @@ def rules(ctx: typer.Context) -> None:
 @rules_app.command("run")
 def rules_run() -> None:
     """Judge instant rules on each reading and the others every CITYHALL_RULES_INTERVAL_SECONDS."""
+    from cityhall.compose import rules_engines  # noqa: PLC0415
     from cityhall.db import make_engine, make_sessionmaker  # noqa: PLC0415
     from cityhall.housekeeping import Housekeeping  # noqa: PLC0415
     from cityhall.timeseries import make_store  # noqa: PLC0415
-    from rules.config import RuleConfigError, load_rules  # noqa: PLC0415
-    from rules.runner import check_references  # noqa: PLC0415
+    from rules.config import RuleConfigError  # noqa: PLC0415
+    from rules.repository import RuleBook  # noqa: PLC0415
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
     try:
-        definitions = load_rules(settings.rules_file)
-        with factory() as session:
-            check_references(session, definitions)
-        from cityhall.compose import rules_engines  # noqa: PLC0415
-
-        engines = rules_engines(settings, factory, definitions, make_store(settings))
+        book = RuleBook(factory, settings.rules_file)
+        engines = rules_engines(settings, factory, book, make_store(settings))
     except RuleConfigError as err:
         raise _fail(f"rules error: {err}") from err
     runner, live = engines
@@ -159,15 +156,15 @@ def rules_run() -> None:
 def rules_check(
     file: Annotated[Path | None, typer.Argument(help="Rules YAML (default: shipped)")] = None,
 ) -> None:
-    """Validate a rules file against the schema and the asset register."""
+    """Validate a rules file, with the rules created through the API, against the schema and the register."""
     from cityhall.db import make_engine, make_sessionmaker  # noqa: PLC0415
-    from rules.config import RuleConfigError, load_rules  # noqa: PLC0415
-    from rules.runner import check_references  # noqa: PLC0415
+    from rules.config import RuleConfigError  # noqa: PLC0415
+    from rules.repository import check_references, load_definitions  # noqa: PLC0415
 
     settings = _settings(production=False)
     try:
-        definitions = load_rules(file or settings.rules_file)
         with make_sessionmaker(make_engine(settings.database_url))() as session:
+            definitions = load_definitions(session, file or settings.rules_file)
             check_references(session, definitions)
     except RuleConfigError as err:
         raise _fail(f"rules error: {err}") from err
@@ -197,6 +194,7 @@ def rules_backtest(  # noqa: PLR0917 - typer passes one argument per option
     from cityhall.timeseries import make_store  # noqa: PLC0415
     from rules.backtest import Replay  # noqa: PLC0415
     from rules.config import RuleConfigError, load_rules  # noqa: PLC0415
+    from rules.repository import load_definitions  # noqa: PLC0415
     from rules.runner import subjects  # noqa: PLC0415
 
     try:
@@ -206,11 +204,13 @@ def rules_backtest(  # noqa: PLR0917 - typer passes one argument per option
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise _fail("--from and --to need offsets (e.g. 2026-07-13T00:00:00+08:00), and --to after --from")
     settings = _settings(production=False)
-    try:
-        definitions = load_rules(rules_file or settings.rules_file)
-    except RuleConfigError as err:
-        raise _fail(f"rules error: {err}") from err
     with make_sessionmaker(make_engine(settings.database_url))() as session:
+        try:  # --rules replays that file alone; otherwise the rules in force, the API's included
+            definitions = (
+                load_rules(rules_file) if rules_file else load_definitions(session, settings.rules_file)
+            )
+        except RuleConfigError as err:
+            raise _fail(f"rules error: {err}") from err
         devices = [s for s, _ in subjects(session).values()]
     store = make_store(settings)
     try:

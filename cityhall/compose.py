@@ -5,7 +5,6 @@ The CLI and the demo build their processes here, so both wire them the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,15 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityhall.settings import Settings
 from cityhall.timeseries import ReadingStore
 from collector.payloads import registry_for
-from rules.config import RuleDefinition
 from rules.live import INSTANT_KINDS, LiveEvaluator
+from rules.repository import RuleBook
 from rules.runner import RulesRunner
 
 
 def rules_engines(
     settings: Settings,
     factory: sessionmaker[Session],
-    definitions: Sequence[RuleDefinition],
+    book: RuleBook,
     store: ReadingStore,
 ) -> tuple[RulesRunner, LiveEvaluator | None]:
     """The cycle runner and, with CITYHALL_RULES_LIVE, the live evaluator that takes the instant kinds.
@@ -34,14 +33,14 @@ def rules_engines(
         registry = registry_for(settings)
         live = LiveEvaluator(
             settings,
-            definitions=definitions,
+            book=book,
             session_factory=factory,
             decode=registry.decode,
             subscriptions=registry.subscriptions,
         )
     first_engine = settings.rules_partition_pair[0] == 0
     runner = RulesRunner(
-        definitions=definitions if first_engine else [],
+        book=book if first_engine else [],
         store=store,
         session_factory=factory,
         lookback=timedelta(minutes=settings.rules_lookback_minutes),

@@ -84,7 +84,7 @@ def start_demo(
     # Imported here: each pulls in its process's dependencies, which the other sub-commands do not need.
     from cityhall.compose import rules_engines  # noqa: PLC0415
     from collector.service import Collector  # noqa: PLC0415
-    from rules.config import load_rules  # noqa: PLC0415
+    from rules.repository import RuleBook  # noqa: PLC0415
     from simulators.publisher import Fault, Publisher  # noqa: PLC0415
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ def start_demo(
     collector.start()
     stack.stops.append(collector.stop)
 
-    runner, live = rules_engines(settings, factory, load_rules(settings.rules_file), store)
+    runner, live = rules_engines(settings, factory, RuleBook(factory, settings.rules_file), store)
     if live is not None:
         live.start()
         stack.stops.append(live.stop)

@@ -43,7 +43,14 @@ _WEEK_S = 7 * 24 * 3600
 
 
 class RuleConfigError(ValueError):
-    """A rules file that cannot be used; the message names the file, rule and field."""
+    """A rules file that cannot be used; the message names the file, rule and field.
+
+    `loc` is the path of the field in the document (the kind tag dropped), e.g. ("rules", 3, "above_pct").
+    """
+
+    def __init__(self, message: str, loc: tuple[int | str, ...] = ()) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Strict(BaseModel):
@@ -441,10 +448,14 @@ class RuleFile(_Strict):
         return self
 
 
+def _loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """A pydantic location without the discriminator's kind tag: ("rules", 3, "above_pct")."""
+    return tuple(p for i, p in enumerate(loc) if not (i == 2 and loc[0] == "rules" and p in KINDS))
+
+
 def _where(doc: object, loc: tuple[int | str, ...]) -> str:
-    """`rules.3.above_pct [rule after-hours-ac]` from a pydantic location (the kind tag dropped)."""
-    parts = [str(p) for i, p in enumerate(loc) if not (i == 2 and loc[0] == "rules" and p in KINDS)]
-    where = ".".join(parts)
+    """`rules.3.above_pct [rule after-hours-ac]` from a location."""
+    where = ".".join(str(p) for p in loc)
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(doc, dict):
         rules = doc.get("rules")
         if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
@@ -458,18 +469,28 @@ def parse_rules(doc: object, source: str = "<rules>") -> list[RuleDefinition]:
         parsed = RuleFile.model_validate(doc)
     except ValidationError as err:
         first = err.errors()[0]
-        raise RuleConfigError(f"{source}: {_where(doc, tuple(first['loc']))}: {first['msg']}") from err
+        loc = _loc(tuple(first["loc"]))
+        if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")  # the rule's kind is what is wrong, not the rule
+        raise RuleConfigError(f"{source}: {_where(doc, loc)}: {first['msg']}", loc) from err
     schedules = {name: spec.to_schedule(name) for name, spec in parsed.schedules.items()}
     for rule in parsed.rules:
         rule.bind(schedules)
     return list(parsed.rules)
 
 
-def load_rules(path: Path | None = None) -> list[RuleDefinition]:
-    """Load and validate a rules file (the shipped defaults when no path is given)."""
+def load_document(path: Path | None = None) -> dict[str, Any]:
+    """A rules file as parsed YAML (the shipped defaults when no path is given), not yet validated."""
     path = path or DEFAULTS
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise RuleConfigError(f"{path}: {err}") from err
-    return parse_rules(doc, str(path))
+    if not isinstance(doc, dict):
+        raise RuleConfigError(f"{path}: expected a mapping with `schedules` and `rules`")
+    return doc
+
+
+def load_rules(path: Path | None = None) -> list[RuleDefinition]:
+    """Load and validate a rules file (the shipped defaults when no path is given)."""
+    return parse_rules(load_document(path), str(path or DEFAULTS))

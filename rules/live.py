@@ -37,11 +37,13 @@ from cityhall.settings import Settings
 from rules.config import RuleDefinition
 from rules.engine import Finding, Status, Subject
 from rules.evaluation import Watch, bind
+from rules.repository import RuleBook
 from rules.runner import CycleReport, apply_findings, subjects
 
 log = structlog.get_logger(__name__)
 
 INSTANT_KINDS = frozenset({"threshold", "rate_of_change"})
+RELOAD_EVERY_S = 10.0
 Decode = Callable[[str, bytes], list[Reading]]
 
 READINGS = Counter("cityhall_rules_live_readings_total", "Readings the live evaluator judged")
@@ -96,19 +98,34 @@ class LiveState:
         *,
         partition: tuple[int, int] = (0, 1),
         breached: Iterable[tuple[str, str]] = (),
+        previous: LiveState | None = None,
     ) -> None:
-        """Track the watched devices in this share; `breached`: (rule, device) pairs with an open alarm."""
+        """Track the watched devices in this share; `breached`: (rule, device) pairs with an open alarm.
+
+        With `previous` (a reload), a (rule, device) pair whose rule is unchanged keeps its window and status.
+        """
         open_pairs = set(breached)
+        kept = previous.by_pair() if previous is not None else {}
         self.tracks: dict[tuple[str, str], list[_Track]] = {}  # (device, quantity) -> tracks
         for watch in watches:
             lookback = watch.rule.lookback
             for subject in watch.subjects:
                 if not owns(subject.code, partition):
                     continue
+                pair = (watch.definition.key, subject.code)
+                old = kept.get(pair)
                 track = _Track(watch, subject, lookback)
-                if (watch.definition.key, subject.code) in open_pairs:
+                if old is not None and old.watch.definition == watch.definition:
+                    track.window, track.acted = old.window, old.acted
+                elif pair in open_pairs:
                     track.acted = Status.BREACH
                 self.tracks.setdefault((subject.code, watch.quantity[subject.code]), []).append(track)
+
+    def by_pair(self) -> dict[tuple[str, str], _Track]:
+        """Every track by (rule key, device code)."""
+        return {
+            (t.watch.definition.key, t.subject.code): t for tracks in self.tracks.values() for t in tracks
+        }
 
     def feed(self, readings: Iterable[Reading]) -> list[tuple[Watch, Subject, Finding]]:
         """Judge each reading's windows; return the changes to BREACH or NORMAL that need the database."""
@@ -132,7 +149,7 @@ class LiveEvaluator:
         self,
         settings: Settings,
         *,
-        definitions: Sequence[RuleDefinition],
+        book: RuleBook | Sequence[RuleDefinition],
         session_factory: sessionmaker[Session],
         decode: Decode,
         subscriptions: Sequence[str],
@@ -143,13 +160,11 @@ class LiveEvaluator:
         self.factory = session_factory
         self.decode = decode
         self.subscriptions = tuple(subscriptions)
+        self.book = book if isinstance(book, RuleBook) else None
         with session_factory() as session:
             self.known = subjects(session)
-            instant = [d for d in definitions if d.enabled and d.kind in INSTANT_KINDS]
-            everyone = [s for s, _ in self.known.values()]
-            self.watches = [w for w in (bind(d, everyone) for d in instant) if w.subjects]
-            breached = _open_alarms(session, [w.definition.key for w in self.watches])
-        self.state = LiveState(self.watches, partition=settings.rules_partition_pair, breached=breached)
+        self.state = self._bind(book.definitions if isinstance(book, RuleBook) else book, previous=None)
+        self._next_reload = time.monotonic() + RELOAD_EVERY_S
         self._changes: deque[tuple[Watch, Subject, Finding]] = deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -162,6 +177,27 @@ class LiveEvaluator:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._writer = threading.Thread(target=self._run_writer, name="rules-live-writer", daemon=True)
+
+    def _bind(self, definitions: Sequence[RuleDefinition], previous: LiveState | None) -> LiveState:
+        """A state for the instant rules among `definitions`."""
+        instant = [d for d in definitions if d.enabled and d.kind in INSTANT_KINDS]
+        everyone = [s for s, _ in self.known.values()]
+        watches = [w for w in (bind(d, everyone) for d in instant) if w.subjects]
+        with self.factory() as session:
+            breached = _open_alarms(session, [w.definition.key for w in watches])
+        partition = self.settings.rules_partition_pair
+        return LiveState(watches, partition=partition, breached=breached, previous=previous)
+
+    def _maybe_reload(self) -> None:
+        """Every RELOAD_EVERY_S, take up rules changed through the API (the MQTT thread sees the swap)."""
+        if self.book is None or time.monotonic() < self._next_reload:
+            return
+        self._next_reload = time.monotonic() + RELOAD_EVERY_S
+        try:
+            if self.book.refresh():
+                self.state = self._bind(self.book.definitions, previous=self.state)
+        except Exception:  # the writer's edge: a failed reload keeps the rules in force
+            log.exception("rules_live_reload_failed")
 
     @property
     def watched(self) -> int:
@@ -198,6 +234,7 @@ class LiveEvaluator:
     # --- the writer ---
     def _run_writer(self) -> None:
         while not self._stop.is_set() or self._changes:
+            self._maybe_reload()
             if not self._changes:
                 self._wake.wait(0.5)
                 self._wake.clear()

@@ -21,6 +21,7 @@ from rules import metrics
 from rules.config import RuleConfigError, RuleDefinition
 from rules.engine import Finding, Status, Subject
 from rules.evaluation import Watch, bind, judge_watch
+from rules.repository import RuleBook
 
 log = structlog.get_logger(__name__)
 ACTOR = "system:rules"
@@ -81,19 +82,6 @@ def subjects(session: Session) -> dict[str, tuple[Subject, Device]]:
     return out
 
 
-def check_references(session: Session, definitions: Sequence[RuleDefinition]) -> None:
-    """Refuse rules that name devices or buildings the asset register does not have."""
-    known_devices = set(session.scalars(select(Device.code)))
-    known_buildings = set(session.scalars(select(Building.code)))
-    for i, d in enumerate(definitions):
-        for code in d.targets.devices:
-            if code not in known_devices:
-                raise RuleConfigError(f"rules[{i}] ({d.key}).targets.devices: unknown device {code!r}")
-        for code in d.targets.buildings:
-            if code not in known_buildings:
-                raise RuleConfigError(f"rules[{i}] ({d.key}).targets.buildings: unknown building {code!r}")
-
-
 def apply_findings(
     session: Session,
     watch: Watch,
@@ -134,6 +122,17 @@ def apply_findings(
                 log.info("alarm_cleared", rule=key, device=subject.code)
 
 
+def check_window(definition: RuleDefinition, lookback: timedelta) -> None:
+    """Refuse a rule whose `for_seconds` could never be seen whole in the window it is judged over."""
+    window = max(lookback, definition.to_rule().lookback)
+    if timedelta(seconds=definition.for_seconds) >= window:
+        raise RuleConfigError(
+            f"{definition.key}.for_seconds: {definition.for_seconds:g} s must be shorter than the rule's "
+            f"window ({window.total_seconds():g} s)",
+            ("for_seconds",),
+        )
+
+
 class RulesRunner:
     """Evaluates every enabled rule on a fixed interval.
 
@@ -144,7 +143,7 @@ class RulesRunner:
     def __init__(
         self,
         *,
-        definitions: Sequence[RuleDefinition],
+        book: RuleBook | Sequence[RuleDefinition],
         store: ReadingStore,
         session_factory: sessionmaker[Session],
         lookback: timedelta,
@@ -153,14 +152,9 @@ class RulesRunner:
     ) -> None:
         # Kinds the live evaluator judges on each reading (rules.live) are skipped here, or a cycle reading
         # a store that lags the stream would raise again what the live evaluator has just cleared.
-        self.definitions = [d for d in definitions if d.enabled and d.kind not in skip_kinds]
-        for d in self.definitions:
-            window = max(lookback, d.to_rule().lookback)
-            if timedelta(seconds=d.for_seconds) >= window:
-                raise RuleConfigError(
-                    f"{d.key}.for_seconds: {d.for_seconds:g} s must be shorter than the rule's window "
-                    f"({window.total_seconds():g} s)"
-                )
+        self.skip_kinds = skip_kinds
+        self.book = book if isinstance(book, RuleBook) else None
+        self.definitions = self._accept(book.definitions if isinstance(book, RuleBook) else book, lookback)
         self.store = store
         self.factory = session_factory
         self.lookback = lookback
@@ -168,8 +162,24 @@ class RulesRunner:
         self._stop = threading.Event()
         self._last_ok = time.monotonic()
 
+    def _accept(self, definitions: Sequence[RuleDefinition], lookback: timedelta) -> list[RuleDefinition]:
+        chosen = [d for d in definitions if d.enabled and d.kind not in self.skip_kinds]
+        for d in chosen:
+            check_window(d, lookback)
+        return chosen
+
+    def _refresh(self) -> None:
+        """Take up rules changed through the API since the last cycle."""
+        if self.book is None or not self.book.refresh():
+            return
+        try:
+            self.definitions = self._accept(self.book.definitions, self.lookback)
+        except RuleConfigError as err:
+            log.error("rules_reload_refused", error=str(err))
+
     def run_once(self, now: datetime | None = None) -> CycleReport:
         """One cycle over all rules and their devices."""
+        self._refresh()
         now = now or datetime.now(UTC)
         report = CycleReport()
         started = time.perf_counter()

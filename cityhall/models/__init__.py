@@ -6,6 +6,7 @@ from cityhall.models.audit import AuditEntry
 from cityhall.models.crews import Crew, MaintenanceSchedule, crew_buildings, crew_members
 from cityhall.models.notifications import DeliveryStatus, NotificationLog
 from cityhall.models.readings import DeadLetter, DeadLetterCategory, ReadingRow
+from cityhall.models.rules import StoredRule
 from cityhall.models.tickets import (
     Ticket,
     TicketNote,
@@ -41,6 +42,7 @@ __all__ = [
     "Site",
     "Space",
     "SpaceKind",
+    "StoredRule",
     "Ticket",
     "TicketNote",
     "TicketPhoto",

@@ -94,7 +94,7 @@ def test_reading_to_ticket_and_back(pipeline: tuple[Settings, sessionmaker[Sessi
     assert tagged[0]["values"][0][1] == 300.0
 
     runner = RulesRunner(
-        definitions=load_rules(),
+        book=load_rules(),
         store=store,
         session_factory=factory,
         lookback=timedelta(minutes=30),

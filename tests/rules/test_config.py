@@ -40,7 +40,10 @@ def test_shipped_defaults_load() -> None:
             ("for_seconds: 60", "for_seconds: -1"),
             "rules.0.for_seconds [rule demand]: Input should be greater than or equal to 0",
         ),
-        (("kind: threshold", "kind: magic"), "rules.0 [rule demand]: Input tag 'magic' found using 'kind'"),
+        (
+            ("kind: threshold", "kind: magic"),
+            "rules.0.kind [rule demand]: Input tag 'magic' found using 'kind'",
+        ),
         (
             ("above: 100", "above: 100\n    clear_below: 120"),
             "`clear_below` needs `above` and must not exceed it",

@@ -110,7 +110,7 @@ def test_readings_over_the_limit_open_a_ticket_and_normal_ones_clear_the_alarm(
     settings, factory = live_world
     evaluator = LiveEvaluator(
         settings,
-        definitions=load_rules(),
+        book=load_rules(),
         session_factory=factory,
         decode=lambda _topic, payload: decode_native(payload),
         subscriptions=[readings_subscription(settings.mqtt_topic_prefix)],
@@ -153,3 +153,14 @@ def test_readings_over_the_limit_open_a_ticket_and_normal_ones_clear_the_alarm(
         assert evaluator.health() == {"live_mqtt": True, "live_writer": True}
     finally:
         evaluator.stop()
+
+
+def test_a_reload_keeps_the_windows_of_unchanged_rules_and_restarts_changed_ones() -> None:
+    state = LiveState([bind(RULES[0], METERS)])
+    state.feed(readings("M4", 160, 170, 180))  # 20 s over: one more reading makes a breach
+    same = LiveState([bind(RULES[0], METERS)], previous=state)
+    [(_, _, finding)] = same.feed(readings("M4", 190, start=3))
+    assert finding.status is Status.BREACH
+    stricter = RULES[0].model_copy(update={"for_seconds": 60.0})
+    changed = LiveState([bind(stricter, METERS)], previous=same)
+    assert changed.feed(readings("M4", 200, start=4)) == []  # a new window: pending again
