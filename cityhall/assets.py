@@ -177,10 +177,43 @@ class SiteSpec(_Spec):
         return self
 
 
+# Kinds whose registers can be summed into a virtual meter (they count kWh or m3).
+METER_KINDS = frozenset(
+    {DeviceKind.ELECTRICITY_METER, DeviceKind.WATER_METER, DeviceKind.FUEL_METER, DeviceKind.SOLAR_INVERTER}
+)
+
+
+class VirtualMeterSpec(_Spec):
+    """A meter computed from real ones: the sum of `plus` minus the sum of `minus`, all of one kind."""
+
+    code: DeviceCode
+    name: Name
+    kind: DeviceKind
+    plus: tuple[DeviceCode, ...] = Field(min_length=1)
+    minus: tuple[DeviceCode, ...] = ()
+
+    @field_validator("kind")
+    @classmethod
+    def _meter_kind(cls, kind: DeviceKind) -> DeviceKind:
+        if kind not in METER_KINDS:
+            raise ValueError(f"a virtual meter sums registers; kind must be one of {sorted(METER_KINDS)}")
+        return kind
+
+
+class DepartmentSpec(_Spec):
+    """A department and the spaces it occupies; its share of a building is by floor area."""
+
+    code: SiteCode
+    name: Name
+    spaces: tuple[SpaceCode, ...] = Field(min_length=1)
+
+
 class AssetDocument(_Spec):
-    """A whole import document: the sites and everything in them."""
+    """A whole import document: the sites and everything in them, virtual meters and departments."""
 
     sites: tuple[SiteSpec, ...]
+    virtual_meters: tuple[VirtualMeterSpec, ...] = ()
+    departments: tuple[DepartmentSpec, ...] = ()
 
     @field_validator("sites")
     @classmethod
@@ -249,6 +282,47 @@ def _cross_check(doc: AssetDocument) -> list[_Problem]:
                     claim("space", space.code, space_loc)
                     for d, device in enumerate(space.devices):
                         claim("device", device.code, (*space_loc, "devices", d))
+    return problems + _energy_cross_check(doc, seen)
+
+
+def _energy_cross_check(doc: AssetDocument, seen: dict[tuple[str, str], Loc]) -> list[_Problem]:
+    """Virtual meters name registered meters of their own kind; departments name registered spaces."""
+    kinds = {device.code: device.kind for *_, device in doc.devices()}
+    problems: list[_Problem] = []
+    for v, meter in enumerate(doc.virtual_meters):
+        loc: Loc = ("virtual_meters", v)
+        first = seen.setdefault(("device", meter.code), loc)
+        if first != loc:
+            problems.append(
+                _Problem((*loc, "code"), f"duplicate device code {meter.code!r}", (*first, "code"))
+            )
+        for side in ("plus", "minus"):
+            for t, code in enumerate(getattr(meter, side)):
+                if code not in kinds:
+                    problems.append(_Problem((*loc, side, t), f"unknown device {code!r}"))
+                elif kinds[code] != meter.kind:
+                    problems.append(
+                        _Problem((*loc, side, t), f"{code!r} is a {kinds[code]}, not a {meter.kind}")
+                    )
+        both = sorted(set(meter.plus) & set(meter.minus))
+        if both:
+            problems.append(_Problem((*loc, "minus"), f"in both plus and minus: {', '.join(both)}"))
+    for d, department in enumerate(doc.departments):
+        loc = ("departments", d)
+        first = seen.setdefault(("department", department.code), loc)
+        if first != loc:
+            problems.append(
+                _Problem((*loc, "code"), f"duplicate department code {department.code!r}", (*first, "code"))
+            )
+        for p, code in enumerate(department.spaces):
+            if ("space", code) not in seen:
+                problems.append(_Problem((*loc, "spaces", p), f"unknown space {code!r}"))
+            # A space in two departments would be allocated twice and its energy counted twice.
+            holder = seen.setdefault(("department space", code), (*loc, "spaces", p))
+            if holder != (*loc, "spaces", p):
+                problems.append(
+                    _Problem((*loc, "spaces", p), f"space {code!r} is in two departments", holder)
+                )
     return problems
 
 
