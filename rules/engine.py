@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
@@ -63,6 +63,9 @@ class Subject:
 
 class Rule(Protocol):
     """What the runner needs from every rule kind."""
+
+    # True when time alone can change a finding (no new reading needed): judged every cycle.
+    time_driven: ClassVar[bool]
 
     @property
     def key(self) -> str:
@@ -131,6 +134,8 @@ class ThresholdRule:
     Hysteresis: the alarm clears once readings have been back within `clear_above`/`clear_below` (the
     deadband, default the limits themselves) for at least `clear_for_s` seconds.
     """
+
+    time_driven: ClassVar[bool] = False
 
     key: str
     name: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -80,10 +80,15 @@ def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
 Series = Mapping[str, Mapping[str, Window]]  # quantity -> device -> window
 
 
-def judge_watch(watch: Watch, series: Series, now: datetime) -> list[tuple[Subject, Finding]]:
-    """Every device's finding for one rule at `now`; silent buildings fold into one gateway finding."""
+def judge_watch(
+    watch: Watch, series: Series, now: datetime, *, only: Collection[str] | None = None
+) -> list[tuple[Subject, Finding]]:
+    """Every device's finding for one rule at `now` (or only those in `only`); silent buildings fold into
+    one gateway finding."""
     out: list[tuple[Subject, Finding]] = []
     for s in watch.subjects:
+        if only is not None and s.code not in only:
+            continue
         window = series.get(watch.quantity[s.code], {}).get(s.code, ())
         peer_windows = [series.get(q, {}).get(code, ()) for code, q in watch.peers[s.code]]
         finding = watch.rule.judge(window, now=now, peers=peer_windows)

@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import ClassVar
 
 from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
@@ -35,6 +36,8 @@ def _value_at(window: Window, ts: datetime, max_age: timedelta) -> float | None:
 @dataclass(frozen=True, slots=True)
 class _Base:
     """Fields and defaults every kind shares."""
+
+    time_driven: ClassVar[bool] = False
 
     key: str
     name: str
@@ -230,6 +233,8 @@ class OfflineRule(_Base):
     The runner groups the findings by building: when every watched device of a building is silent it
     raises one alarm for the building's gateway instead of one per device.
     """
+
+    time_driven: ClassVar[bool] = True
 
     missed_intervals: float = 1.0
     grace_s: float = 60.0

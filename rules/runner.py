@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,16 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityhall.contract import QUANTITIES
 from cityhall.db import transaction
 from cityhall.maintenance import AlarmCondition, active_alarm, clear_alarm, raise_alarm
-from cityhall.models import Building, Device, Floor, Space
+from cityhall.models import Alarm, AlarmState, Building, Device, Floor, Space
 from cityhall.timeseries import ReadingStore, StoreUnavailableError
 from rules import metrics
 from rules.config import RuleConfigError, RuleDefinition
-from rules.engine import Finding, Status, Subject
-from rules.evaluation import Watch, bind, judge_watch
+from rules.engine import Finding, Status, Subject, Window
+from rules.evaluation import Watch, bind, judge_watch, slice_window
 from rules.repository import RuleBook
 
 log = structlog.get_logger(__name__)
 ACTOR = "system:rules"
+SUBJECTS_TTL_S = 60.0  # the asset register is read again this often
 
 
 @dataclass(slots=True)
@@ -88,11 +91,20 @@ def apply_findings(
     findings: Sequence[tuple[Subject, Finding]],
     known: Mapping[str, tuple[Subject, Device]],
     report: CycleReport,
+    *,
+    alarmed: Set[str] | None = None,
 ) -> None:
-    """Raise and clear alarms for one rule's findings (the live evaluator's writer uses it too)."""
+    """Raise and clear alarms for one rule's findings (the live evaluator's writer uses it too).
+
+    `alarmed`, when given, holds the devices with an active alarm of this rule: a normal finding elsewhere
+    needs no query.
+    """
     rule = watch.rule
     key = watch.definition.key
     for subject, finding in findings:
+        if finding.status is Status.NORMAL and alarmed is not None and subject.code not in alarmed:
+            report.evaluated += 1
+            continue
         device = session.merge(known[subject.code][1], load=False)
         report.evaluated += 1
         metrics.EVALUATIONS.labels(status=finding.status.value).inc()
@@ -133,11 +145,89 @@ def check_window(definition: RuleDefinition, lookback: timedelta) -> None:
         )
 
 
+class WindowCache:
+    """Every (quantity, device) series the rules read, kept between cycles: a cycle reads only what is new.
+
+    The first read of a quantity covers the longest window any rule needs. Later reads start `overlap`
+    before the previous read's end, so readings that reach the store a little late (the collector batches,
+    devices resend) are still seen; every `resync` the last `late_horizon` is read again for backlogs that
+    arrive later still. `refresh` says which devices got a reading they did not have.
+    """
+
+    def __init__(
+        self,
+        store: ReadingStore,
+        *,
+        overlap: timedelta = timedelta(minutes=10),
+        late_horizon: timedelta = timedelta(hours=6),
+        resync: timedelta = timedelta(hours=1),
+        filter_limit: int = 200,
+    ) -> None:
+        """`filter_limit`: above this many devices a read asks for the whole quantity, not a device list."""
+        self.store = store
+        self.overlap = overlap
+        self.late_horizon = late_horizon
+        self.resync = resync
+        self.filter_limit = filter_limit
+        self.series: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
+        self._covered: dict[str, tuple[datetime, datetime, frozenset[str]]] = {}  # since, until, devices
+        self._synced: dict[str, datetime] = {}
+
+    def refresh(self, quantity: str, devices: Set[str], since: datetime, until: datetime) -> set[str]:
+        """Bring a quantity's series up to `until` for `devices`, keep [since, until]; return the changed."""
+        held = self.series.setdefault(quantity, {})
+        covered = self._covered.get(quantity)
+        start = since
+        if covered is not None and covered[0] <= since and devices <= covered[2]:
+            start = max(since, covered[1] - self.overlap)
+            if until - self._synced.get(quantity, until) >= self.resync:
+                start = max(since, until - self.late_horizon)
+                self._synced[quantity] = until
+        else:
+            self._synced[quantity] = until
+        wanted = None if len(devices) > self.filter_limit else sorted(devices)
+        fresh = self.store.window(quantity=quantity, since=start, until=until, devices=wanted)
+        changed = {code for code, points in fresh.items() if code in devices and _merge(held, code, points)}
+        for code in list(held):
+            if code not in devices:
+                del held[code]
+                continue
+            window = held[code]
+            cut = bisect.bisect_left(window, (since,))
+            if cut:
+                del window[:cut]
+        self._covered[quantity] = (since, until, frozenset(devices))
+        return changed
+
+
+def _merge(
+    held: dict[str, list[tuple[datetime, float]]], code: str, points: Sequence[tuple[datetime, float]]
+) -> bool:
+    """Merge oldest-first points into a device's window; True when any was new (or its value changed)."""
+    window = held.setdefault(code, [])
+    changed = False
+    for ts, value in points:
+        if not window or ts > window[-1][0]:
+            window.append((ts, value))
+            changed = True
+            continue
+        i = bisect.bisect_left(window, (ts,))
+        if i < len(window) and window[i][0] == ts:
+            if window[i][1] != value:
+                window[i] = (ts, value)
+                changed = True
+        else:
+            window.insert(i, (ts, value))
+            changed = True
+    return changed
+
+
 class RulesRunner:
     """Evaluates every enabled rule on a fixed interval.
 
-    Each rule reads only the history it needs: `max(lookback, rule.lookback)`, with one store query per
-    (rule, quantity) for all of its devices and their peers.
+    Readings are kept between cycles (WindowCache), so a cycle reads only what is new, one store query per
+    quantity; each rule then judges, over its own window (`max(lookback, rule.lookback)`), only the devices
+    whose readings changed, or every device for rules that time alone can trip (offline).
     """
 
     def __init__(
@@ -161,6 +251,52 @@ class RulesRunner:
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._last_ok = time.monotonic()
+        self.cache = WindowCache(store)
+        self._known: dict[str, tuple[Subject, Device]] = {}
+        self._known_at = -math.inf
+        self._bound: tuple[list[RuleDefinition], dict[str, tuple[Subject, Device]], list[Watch]] | None = None
+
+    def _subjects(self) -> dict[str, tuple[Subject, Device]]:
+        """The asset register as rules see it, reloaded every SUBJECTS_TTL_S."""
+        if time.monotonic() - self._known_at >= SUBJECTS_TTL_S:
+            with transaction(self.factory) as session:
+                self._known = subjects(session)
+            self._known_at = time.monotonic()
+        return self._known
+
+    def _watches(self, known: dict[str, tuple[Subject, Device]]) -> list[Watch]:
+        """Rules bound to devices, bound again only when the rules or the register changed."""
+        if self._bound is None or self._bound[0] is not self.definitions or self._bound[1] is not known:
+            everyone = [s for s, _ in known.values()]
+            watches = [w for w in (bind(d, everyone) for d in self.definitions) if w.subjects]
+            self._bound = (self.definitions, known, watches)
+        return self._bound[2]
+
+    def _read(self, watches: Sequence[Watch], now: datetime) -> dict[str, set[str]]:
+        """Refresh the cache for every quantity the rules read; quantity -> devices with new readings."""
+        need: dict[str, tuple[set[str], timedelta]] = {}
+        for watch in watches:
+            window = max(self.lookback, watch.rule.lookback)
+            for quantity, codes in watch.queries().items():
+                devices, longest = need.setdefault(quantity, (set(), window))
+                devices.update(codes)
+                need[quantity] = (devices, max(longest, window))
+        return {
+            q: self.cache.refresh(q, devices, now - longest, now) for q, (devices, longest) in need.items()
+        }
+
+    def _slices(
+        self, watch: Watch, codes: Set[str], since: datetime, until: datetime
+    ) -> dict[str, dict[str, Window]]:
+        """The rule's own window of each device it judges, and of their peers, out of the cache."""
+        out: dict[str, dict[str, Window]] = {}
+        for code in codes:
+            pairs = [(code, watch.quantity[code]), *watch.peers[code]]
+            for device, quantity in pairs:
+                held = self.cache.series.get(quantity, {}).get(device)
+                if held is not None:
+                    out.setdefault(quantity, {})[device] = slice_window(held, since, until)
+        return out
 
     def _accept(self, definitions: Sequence[RuleDefinition], lookback: timedelta) -> list[RuleDefinition]:
         chosen = [d for d in definitions if d.enabled and d.kind not in self.skip_kinds]
@@ -178,25 +314,25 @@ class RulesRunner:
             log.error("rules_reload_refused", error=str(err))
 
     def run_once(self, now: datetime | None = None) -> CycleReport:
-        """One cycle over all rules and their devices."""
+        """One cycle: read what is new, judge the (rule, device) pairs whose readings changed, act."""
         self._refresh()
         now = now or datetime.now(UTC)
         report = CycleReport()
         started = time.perf_counter()
-        with transaction(self.factory) as session:
-            known = subjects(session)
-        everyone = [s for s, _ in known.values()]
-        for definition in self.definitions:
-            watch = bind(definition, everyone)
-            if not watch.subjects:
-                continue
+        known = self._subjects()
+        watches = self._watches(known)
+        changed = self._read(watches, now)
+        for watch in watches:
             since = now - max(self.lookback, watch.rule.lookback)
-            series = {
-                quantity: self.store.window(quantity=quantity, since=since, until=now, devices=codes)
-                for quantity, codes in watch.queries().items()
-            }
+            only = None if watch.rule.time_driven else _touched(watch, changed)
+            if only is not None and not only:
+                continue
+            codes = only if only is not None else {s.code for s in watch.subjects}
+            series = self._slices(watch, codes, since, now)
+            findings = judge_watch(watch, series, now, only=only)
             with transaction(self.factory) as session:
-                apply_findings(session, watch, judge_watch(watch, series, now), known, report)
+                alarmed = _alarmed(session, watch.definition.key)
+                apply_findings(session, watch, findings, known, report, alarmed=alarmed)
         metrics.CYCLES.inc()
         metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
         self._last_ok = time.monotonic()
@@ -222,3 +358,25 @@ class RulesRunner:
     def stop(self) -> None:
         """Ask run_forever to return after the current cycle."""
         self._stop.set()
+
+
+def _touched(watch: Watch, changed: Mapping[str, Set[str]]) -> set[str]:
+    """The devices of a watch whose own readings, or a peer's, changed."""
+    out: set[str] = set()
+    for s in watch.subjects:
+        code = s.code
+        if code in changed.get(watch.quantity[code], ()) or any(
+            peer in changed.get(q, ()) for peer, q in watch.peers[code]
+        ):
+            out.add(code)
+    return out
+
+
+def _alarmed(session: Session, rule_key: str) -> set[str]:
+    """Devices with an active alarm of the rule (one query)."""
+    stmt = (
+        select(Device.code)
+        .join(Alarm, Alarm.device_id == Device.id)
+        .where(Alarm.rule_key == rule_key, Alarm.state == AlarmState.ACTIVE)
+    )
+    return set(session.scalars(stmt))
