@@ -133,7 +133,9 @@ def fold_silent_buildings(
 
 
 def slice_window(window: Window, since: datetime, until: datetime) -> Window:
-    """The part of an oldest-first window within [since, until]."""
+    """The part of an oldest-first window within [since, until] (the window itself when it all is)."""
+    if not window or (window[0][0] >= since and window[-1][0] <= until):
+        return window
     lo = bisect.bisect_left(window, (since,))
     hi = bisect.bisect_right(window, (until, _INF))
     return window[lo:hi]
