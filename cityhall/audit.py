@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -64,3 +66,28 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+@contextmanager
+def audited(
+    session: Session,
+    obj: object,
+    *,
+    entity: str,
+    action: str,
+    actor: str,
+    extra: Callable[[], dict[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Audit the changes made to `obj` inside the block: its snapshot before, and after (flushed).
+
+    `extra` adds facts the columns do not hold (say, a crew's members) to both snapshots; the block may put
+    more into the yielded dict, which joins the `after` snapshot only (say, `password_changed`).
+    """
+    before = {**snapshot(obj), **(extra() if extra else {})}
+    notes: dict[str, Any] = {}
+    yield notes
+    after = {**snapshot(obj), **(extra() if extra else {}), **notes}
+    entity_id = inspect(obj).identity[0]
+    record(
+        session, actor=actor, action=action, entity=entity, entity_id=entity_id, before=before, after=after
+    )

@@ -25,7 +25,7 @@ from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityhall.audit import add_created, record, snapshot
+from cityhall.audit import add_created, audited
 from cityhall.db import transaction, utcnow
 from cityhall.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from cityhall.models import (
@@ -392,43 +392,19 @@ def raise_alarm(session: Session, *, device: Device, condition: AlarmCondition, 
     return alarm
 
 
-def _change_alarm(
-    session: Session, alarm: Alarm, *, action: str, actor: str, before: dict[str, object]
-) -> None:
-    record(
-        session,
-        actor=actor,
-        action=action,
-        entity="alarm",
-        entity_id=alarm.id,
-        before=before,
-        after=snapshot(alarm),
-    )
-
-
 def clear_alarm(session: Session, *, alarm: Alarm, actor: str, at: datetime | None = None) -> None:
     """Mark an active alarm cleared; a linked ticket not yet started is flagged for confirmation."""
     if alarm.state is not AlarmState.ACTIVE:
         raise ConflictError("alarm_not_active", f"alarm {alarm.id} is already {alarm.state.value}")
-    before = snapshot(alarm)
-    alarm.state = AlarmState.CLEARED
-    alarm.cleared_at = at or utcnow()
-    _change_alarm(session, alarm, action="clear", actor=actor, before=before)
+    with audited(session, alarm, entity="alarm", action="clear", actor=actor):
+        alarm.state = AlarmState.CLEARED
+        alarm.cleared_at = at or utcnow()
     _queue_event(session, alarm, "clear", alarm.cleared_at)
     ticket = session.scalars(select(Ticket).where(Ticket.alarm_id == alarm.id)).one_or_none()
     if ticket is not None and ticket.status in NOT_STARTED_STATUSES and not ticket.needs_confirmation:
         # Not closed silently: a person decides whether the fault is really gone (cancel) or not (start work).
-        ticket_before = snapshot(ticket)
-        ticket.needs_confirmation = True
-        record(
-            session,
-            actor=actor,
-            action="needs_confirmation",
-            entity="ticket",
-            entity_id=ticket.id,
-            before=ticket_before,
-            after=snapshot(ticket),
-        )
+        with audited(session, ticket, entity="ticket", action="needs_confirmation", actor=actor):
+            ticket.needs_confirmation = True
 
 
 def acknowledge_alarm(session: Session, *, alarm: Alarm, actor: str) -> None:
@@ -437,10 +413,9 @@ def acknowledge_alarm(session: Session, *, alarm: Alarm, actor: str) -> None:
         raise ConflictError("alarm_already_acknowledged", f"alarm {alarm.id} was acknowledged already")
     if alarm.closed_at is not None:
         raise ConflictError("alarm_closed", f"alarm {alarm.id} is closed")
-    before = snapshot(alarm)
-    alarm.acknowledged_at = utcnow()
-    alarm.acknowledged_by = actor
-    _change_alarm(session, alarm, action="acknowledge", actor=actor, before=before)
+    with audited(session, alarm, entity="alarm", action="acknowledge", actor=actor):
+        alarm.acknowledged_at = utcnow()
+        alarm.acknowledged_by = actor
     _queue_event(session, alarm, "acknowledge", alarm.acknowledged_at)
 
 
@@ -453,10 +428,9 @@ def close_alarm(session: Session, *, alarm: Alarm, actor: str) -> None:
             "alarm_not_cleared",
             f"alarm {alarm.id} is still active; it can be closed once the condition clears",
         )
-    before = snapshot(alarm)
-    alarm.closed_at = utcnow()
-    alarm.closed_by = actor
-    _change_alarm(session, alarm, action="close", actor=actor, before=before)
+    with audited(session, alarm, entity="alarm", action="close", actor=actor):
+        alarm.closed_at = utcnow()
+        alarm.closed_by = actor
     _queue_event(session, alarm, "close", alarm.closed_at)
 
 
@@ -513,18 +487,9 @@ def unshelve(session: Session, *, shelf: AlarmShelf, actor: str) -> None:
     now = utcnow()
     if shelf.ended_at is not None or shelf.until <= now:
         raise ConflictError("shelf_ended", f"shelf {shelf.id} has already ended")
-    before = snapshot(shelf)
-    shelf.ended_at = now
-    shelf.ended_by = actor
-    record(
-        session,
-        actor=actor,
-        action="unshelve",
-        entity="alarm_shelf",
-        entity_id=shelf.id,
-        before=before,
-        after=snapshot(shelf),
-    )
+    with audited(session, shelf, entity="alarm_shelf", action="unshelve", actor=actor):
+        shelf.ended_at = now
+        shelf.ended_by = actor
     alarm = active_alarm(session, rule_key=shelf.rule_key, device_id=shelf.device_id)
     if alarm is not None:
         _queue_event(session, alarm, "unshelve", now)
@@ -554,10 +519,9 @@ def escalate_overdue(
         due = alarm.raised_at + timedelta(minutes=minutes * (alarm.escalation_level + 1))
         if now < due or active_shelf(session, rule_key=alarm.rule_key, device_id=alarm.device_id, now=now):
             continue
-        before = snapshot(alarm)
-        alarm.escalation_level += 1
-        alarm.escalated_at = now
-        _change_alarm(session, alarm, action="escalate", actor=ESCALATION_ACTOR, before=before)
+        with audited(session, alarm, entity="alarm", action="escalate", actor=ESCALATION_ACTOR):
+            alarm.escalation_level += 1
+            alarm.escalated_at = now
         _queue_event(session, alarm, "escalate", now)
         escalated.append(alarm)
     return escalated
@@ -593,21 +557,12 @@ def assign_ticket_to_crew(session: Session, *, ticket: Ticket, crew: Crew, actor
         raise ConflictError("ticket_closed", f"ticket {ticket.id} is {ticket.status.value}")
     if not crew.is_active:
         raise InvalidInputError("crew_inactive", f"crew {crew.name} is inactive", loc=("body", "crew_id"))
-    before = snapshot(ticket)
-    ticket.crew_id = crew.id
-    if ticket.assignee_id is not None and ticket.assignee_id not in {m.id for m in crew.members}:
-        ticket.assignee_id = None
-    if ticket.status is S.OPEN:
-        ticket.status = S.ASSIGNED
-    record(
-        session,
-        actor=actor,
-        action="assign_crew",
-        entity="ticket",
-        entity_id=ticket.id,
-        before=before,
-        after=snapshot(ticket),
-    )
+    with audited(session, ticket, entity="ticket", action="assign_crew", actor=actor):
+        ticket.crew_id = crew.id
+        if ticket.assignee_id is not None and ticket.assignee_id not in {m.id for m in crew.members}:
+            ticket.assignee_id = None
+        if ticket.status is S.OPEN:
+            ticket.status = S.ASSIGNED
 
 
 def crew_ids_of(session: Session, *, user_id: int) -> set[int]:
@@ -693,23 +648,14 @@ def change_ticket_status(
             "assign the ticket to a crew or a crew member first",
             loc=("body", "assignee_id"),
         )
-    before = snapshot(ticket)
-    ticket.status = to
-    ticket.hold_reason = hold_reason if to is S.ON_HOLD else None
-    ticket.needs_confirmation = False  # a person has decided
-    if note:
-        ticket.resolution_note = note
-    if to in (S.DONE, S.CANCELLED):
-        ticket.closed_at = utcnow()
-    record(
-        session,
-        actor=actor,
-        action=f"status:{to.value}",
-        entity="ticket",
-        entity_id=ticket.id,
-        before=before,
-        after=snapshot(ticket),
-    )
+    with audited(session, ticket, entity="ticket", action=f"status:{to.value}", actor=actor):
+        ticket.status = to
+        ticket.hold_reason = hold_reason if to is S.ON_HOLD else None
+        ticket.needs_confirmation = False  # a person has decided
+        if note:
+            ticket.resolution_note = note
+        if to in (S.DONE, S.CANCELLED):
+            ticket.closed_at = utcnow()
     alarm = ticket.alarm
     if (
         to is S.IN_PROGRESS
@@ -731,19 +677,10 @@ def assign_ticket(session: Session, *, ticket: Ticket, assignee_id: int, actor: 
         )
     if ticket.status not in OPEN_TICKET_STATUSES:
         raise ConflictError("ticket_closed", f"ticket {ticket.id} is {ticket.status.value}")
-    before = snapshot(ticket)
-    ticket.assignee_id = user.id
-    if ticket.status is S.OPEN:
-        ticket.status = S.ASSIGNED
-    record(
-        session,
-        actor=actor,
-        action="assign",
-        entity="ticket",
-        entity_id=ticket.id,
-        before=before,
-        after=snapshot(ticket),
-    )
+    with audited(session, ticket, entity="ticket", action="assign", actor=actor):
+        ticket.assignee_id = user.id
+        if ticket.status is S.OPEN:
+            ticket.status = S.ASSIGNED
 
 
 def add_note(

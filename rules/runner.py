@@ -6,7 +6,7 @@ import bisect
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -285,19 +285,6 @@ class RulesRunner:
             q: self.cache.refresh(q, devices, now - longest, now) for q, (devices, longest) in need.items()
         }
 
-    def _slices(
-        self, watch: Watch, codes: Set[str], since: datetime, until: datetime
-    ) -> dict[str, dict[str, Window]]:
-        """The rule's own window of each device it judges, and of their peers, out of the cache."""
-        out: dict[str, dict[str, Window]] = {}
-        for code in codes:
-            pairs = [(code, watch.quantity[code]), *watch.peers[code]]
-            for device, quantity in pairs:
-                held = self.cache.series.get(quantity, {}).get(device)
-                if held is not None:
-                    out.setdefault(quantity, {})[device] = slice_window(held, since, until)
-        return out
-
     def _accept(self, definitions: Sequence[RuleDefinition], lookback: timedelta) -> list[RuleDefinition]:
         chosen = [d for d in definitions if d.enabled and d.kind not in self.skip_kinds]
         for d in chosen:
@@ -327,8 +314,7 @@ class RulesRunner:
             only = None if watch.rule.time_driven else _touched(watch, changed)
             if only is not None and not only:
                 continue
-            codes = only if only is not None else {s.code for s in watch.subjects}
-            series = self._slices(watch, codes, since, now)
+            series = _Sliced(self.cache.series, since, now)
             findings = judge_watch(watch, series, now, only=only)
             with transaction(self.factory) as session:
                 alarmed = _alarmed(session, watch.definition.key)
@@ -380,3 +366,42 @@ def _alarmed(session: Session, rule_key: str) -> set[str]:
         .where(Alarm.rule_key == rule_key, Alarm.state == AlarmState.ACTIVE)
     )
     return set(session.scalars(stmt))
+
+
+class _Devices(Mapping[str, Window]):
+    """One quantity's cached windows, each cut to [since, until] when asked for (no copies up front)."""
+
+    def __init__(
+        self, held: Mapping[str, list[tuple[datetime, float]]], since: datetime, until: datetime
+    ) -> None:
+        self.held, self.since, self.until = held, since, until
+
+    def __getitem__(self, code: str) -> Window:
+        return slice_window(self.held[code], self.since, self.until)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.held)
+
+    def __len__(self) -> int:
+        return len(self.held)
+
+
+class _Sliced(Mapping[str, Mapping[str, Window]]):
+    """The cache as one rule's Series: every window cut to the rule's own range on access."""
+
+    def __init__(
+        self,
+        series: Mapping[str, Mapping[str, list[tuple[datetime, float]]]],
+        since: datetime,
+        until: datetime,
+    ) -> None:
+        self.series, self.since, self.until = series, since, until
+
+    def __getitem__(self, quantity: str) -> Mapping[str, Window]:
+        return _Devices(self.series[quantity], self.since, self.until)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.series)
+
+    def __len__(self) -> int:
+        return len(self.series)

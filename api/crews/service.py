@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.crews.schemas import CrewCreate, CrewRead, CrewUpdate, ScheduleCreate, ScheduleUpdate
 from cityhall import maintenance
-from cityhall.audit import add_created, record, snapshot
+from cityhall.audit import add_created, audited
 from cityhall.db import utcnow
 from cityhall.errors import ConflictError, InvalidInputError, NotFoundError
 from cityhall.models import Building, Crew, Device, MaintenanceSchedule, Space, Trade
@@ -65,25 +65,25 @@ def create(*, session: Session, data: CrewCreate, actor: str) -> Crew:
     return crew
 
 
+def _members(crew: Crew) -> dict[str, object]:
+    return {"member_ids": [m.id for m in crew.members]}
+
+
 def update(*, session: Session, crew: Crew, data: CrewUpdate, actor: str) -> Crew:
     """Change a crew."""
-    before = {**snapshot(crew), "member_ids": [m.id for m in crew.members]}
-    if data.name is not None:
-        _ensure_name_free(session, data.name, crew.id)
-        crew.name = data.name
-    if data.trades is not None:
-        crew.trades = sorted({t.value for t in data.trades})
-    if data.member_ids is not None:
-        crew.members = maintenance.validate_crew_members(session, user_ids=data.member_ids)
-    if data.building_ids is not None:
-        crew.buildings = _buildings(session, data.building_ids)
-    if data.is_active is not None:
-        crew.is_active = data.is_active
-    session.flush()
-    after = {**snapshot(crew), "member_ids": [m.id for m in crew.members]}
-    record(
-        session, actor=actor, action="update", entity="crew", entity_id=crew.id, before=before, after=after
-    )
+    with audited(session, crew, entity="crew", action="update", actor=actor, extra=lambda: _members(crew)):
+        if data.name is not None:
+            _ensure_name_free(session, data.name, crew.id)
+            crew.name = data.name
+        if data.trades is not None:
+            crew.trades = sorted({t.value for t in data.trades})
+        if data.member_ids is not None:
+            crew.members = maintenance.validate_crew_members(session, user_ids=data.member_ids)
+        if data.building_ids is not None:
+            crew.buildings = _buildings(session, data.building_ids)
+        if data.is_active is not None:
+            crew.is_active = data.is_active
+        session.flush()
     return crew
 
 
@@ -115,22 +115,13 @@ def update_schedule(
     *, session: Session, schedule: MaintenanceSchedule, data: ScheduleUpdate, actor: str
 ) -> MaintenanceSchedule:
     """Change a schedule; a new rrule/dtstart restarts the series from its first occurrence after now."""
-    before = snapshot(schedule)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    for key, value in changes.items():
-        setattr(schedule, key, value)
-    if "rrule" in changes or "dtstart" in changes:
-        rule = maintenance.parse_rrule(schedule.rrule, dtstart=schedule.dtstart)
-        nxt = rule.after(max(schedule.dtstart, utcnow()).astimezone(maintenance.TAIPEI), inc=True)
-        schedule.next_due_at = nxt.astimezone(UTC) if nxt is not None else None
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="update",
-        entity="maintenance_schedule",
-        entity_id=schedule.id,
-        before=before,
-        after=snapshot(schedule),
-    )
+    with audited(session, schedule, entity="maintenance_schedule", action="update", actor=actor):
+        changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        for key, value in changes.items():
+            setattr(schedule, key, value)
+        if "rrule" in changes or "dtstart" in changes:
+            rule = maintenance.parse_rrule(schedule.rrule, dtstart=schedule.dtstart)
+            nxt = rule.after(max(schedule.dtstart, utcnow()).astimezone(maintenance.TAIPEI), inc=True)
+            schedule.next_due_at = nxt.astimezone(UTC) if nxt is not None else None
+        session.flush()
     return schedule

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.users.schemas import ApiKeyCreate, UserCreate, UserUpdate
 from cityhall.accounts import create_user
-from cityhall.audit import record, snapshot
+from cityhall.audit import add_created, audited
 from cityhall.db import utcnow
 from cityhall.errors import ConflictError, NotFoundError
 from cityhall.models import ApiKey, User
@@ -42,20 +42,16 @@ def create(*, session: Session, data: UserCreate, actor: str) -> User:
 
 def update(*, session: Session, user: User, data: UserUpdate, actor: str) -> User:
     """Change role, activity, name, email or password; the audit row notes a password change."""
-    before = snapshot(user)
-    changes = data.model_dump(exclude_unset=True, exclude={"password"})
-    for field, value in changes.items():
-        if value is None and field != "email":
-            continue
-        setattr(user, field, value)
-    after = snapshot(user)
-    if data.password is not None:
-        user.password_hash = hash_password(data.password)
-        after["password_changed"] = True
-    session.flush()
-    record(
-        session, actor=actor, action="update", entity="user", entity_id=user.id, before=before, after=after
-    )
+    with audited(session, user, entity="user", action="update", actor=actor) as notes:
+        changes = data.model_dump(exclude_unset=True, exclude={"password"})
+        for field, value in changes.items():
+            if value is None and field != "email":
+                continue
+            setattr(user, field, value)
+        if data.password is not None:
+            user.password_hash = hash_password(data.password)
+            notes["password_changed"] = True
+        session.flush()
     return user
 
 
@@ -89,17 +85,7 @@ def create_api_key(
         created_by_id=created_by_id,
         created_at=utcnow(),
     )
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="create",
-        entity="api_key",
-        entity_id=row.id,
-        before=None,
-        after=snapshot(row),
-    )
+    add_created(session, row, entity="api_key", actor=actor)
     return row, key
 
 
@@ -107,16 +93,7 @@ def revoke_api_key(*, session: Session, api_key: ApiKey, actor: str) -> ApiKey:
     """Revoke a key at once; 409 when it is revoked already."""
     if api_key.revoked_at is not None:
         raise ConflictError("api_key_revoked", f"API key {api_key.id} was revoked already")
-    before = snapshot(api_key)
-    api_key.revoked_at = utcnow()
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="revoke",
-        entity="api_key",
-        entity_id=api_key.id,
-        before=before,
-        after=snapshot(api_key),
-    )
+    with audited(session, api_key, entity="api_key", action="revoke", actor=actor):
+        api_key.revoked_at = utcnow()
+        session.flush()
     return api_key
