@@ -141,7 +141,8 @@ def lines_at(codes: list[str], ts: datetime, rng: random.Random) -> bytes:
 def bench_cycle(args: argparse.Namespace) -> None:
     """Time runner cycles over 10,000 devices x 10 rules."""
     from cityhall.timeseries.influx import InfluxStore  # noqa: PLC0415
-    from rules.runner import RulesRunner  # noqa: PLC0415
+    from rules.evaluation import bind  # noqa: PLC0415
+    from rules.runner import RulesRunner, subjects  # noqa: PLC0415
 
     rng = random.Random(1)  # noqa: S311 - a benchmark's load, not a secret
     with servers.InfluxServer() as influx, fresh_database() as url:
@@ -158,14 +159,17 @@ def bench_cycle(args: argparse.Namespace) -> None:
         for ts in history:
             store.write_lines(lines_at(codes, ts, rng))
         print(f"history: {len(history) * len(codes) * 2:,} points in {time.perf_counter() - started:.1f} s")
+        definitions = ten_rules()
         runner = RulesRunner(
-            book=ten_rules(),
+            book=definitions,
             store=store,
             session_factory=factory,
             lookback=timedelta(minutes=30),
             interval_s=30,
         )
-        pairs = sum(len(w.subjects) for w in runner._watches(runner._subjects()))
+        with factory() as session:
+            everyone = [subject for subject, _ in subjects(session).values()]
+        pairs = sum(len(bind(d, everyone).subjects) for d in definitions)
         results: dict[str, list[float]] = {}
 
         def timed(name: str, at: datetime) -> None:

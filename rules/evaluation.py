@@ -40,6 +40,7 @@ class Watch:
     subjects: tuple[Subject, ...]
     quantity: dict[str, str]  # device code -> quantity read
     peers: dict[str, tuple[tuple[str, str], ...]]  # device code -> ((peer code, peer quantity), ...)
+    index: dict[str, Subject] = field(default_factory=dict)  # device code -> subject
 
     def queries(self) -> dict[str, list[str]]:
         """quantity -> device codes: one store query per (rule, quantity) covers every device and peer."""
@@ -74,7 +75,7 @@ def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
             (c.code, pq) for c in by_space.get(s.space, []) if c.code != s.code and (pq := rule.peer_of(s, c))
         ]
         peers[s.code] = tuple(found)
-    return Watch(definition, rule, tuple(chosen), quantity, peers)
+    return Watch(definition, rule, tuple(chosen), quantity, peers, {s.code: s for s in chosen})
 
 
 Series = Mapping[str, Mapping[str, Window]]  # quantity -> device -> window
@@ -86,9 +87,8 @@ def judge_watch(
     """Every device's finding for one rule at `now` (or only those in `only`); silent buildings fold into
     one gateway finding."""
     out: list[tuple[Subject, Finding]] = []
-    for s in watch.subjects:
-        if only is not None and s.code not in only:
-            continue
+    chosen = watch.subjects if only is None else [watch.index[c] for c in sorted(only) if c in watch.index]
+    for s in chosen:
         window = series.get(watch.quantity[s.code], {}).get(s.code, ())
         peer_windows = [series.get(q, {}).get(code, ()) for code, q in watch.peers[s.code]]
         finding = watch.rule.judge(window, now=now, peers=peer_windows)

@@ -256,10 +256,11 @@ class OfflineRule(_Base):
         return subject.quantities[0] if subject.quantities else None
 
     def interval_s(self, window: Window) -> float:
-        """The device's usual reporting interval: the median gap of the window."""
+        """The device's usual reporting interval: the median of its last (up to 12) gaps."""
         if len(window) < 3:
             return self.default_interval_s
-        gaps = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(window)]
+        recent = window[-13:]
+        gaps = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(recent)]
         return statistics.median(gaps)
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:

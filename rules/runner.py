@@ -149,8 +149,8 @@ class WindowCache:
     """Every (quantity, device) series the rules read, kept between cycles: a cycle reads only what is new.
 
     The first read of a quantity covers the longest window any rule needs. Later reads start `overlap`
-    before the previous read's end, so readings that reach the store a little late (the collector batches,
-    devices resend) are still seen; every `resync` the last `late_horizon` is read again for backlogs that
+    before the previous read's end, so readings that reach the store a little late (the collector batches)
+    are still seen; every `resync` the last `late_horizon` is read again for backlogs that
     arrive later still. `refresh` says which devices got a reading they did not have.
     """
 
@@ -158,10 +158,11 @@ class WindowCache:
         self,
         store: ReadingStore,
         *,
-        overlap: timedelta = timedelta(minutes=10),
+        overlap: timedelta = timedelta(minutes=2),
         late_horizon: timedelta = timedelta(hours=6),
         resync: timedelta = timedelta(hours=1),
         filter_limit: int = 200,
+        chunk: timedelta = timedelta(hours=2),
     ) -> None:
         """`filter_limit`: above this many devices a read asks for the whole quantity, not a device list."""
         self.store = store
@@ -169,6 +170,7 @@ class WindowCache:
         self.late_horizon = late_horizon
         self.resync = resync
         self.filter_limit = filter_limit
+        self.chunk = chunk
         self.series: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
         self._covered: dict[str, tuple[datetime, datetime, frozenset[str]]] = {}  # since, until, devices
         self._synced: dict[str, datetime] = {}
@@ -186,8 +188,14 @@ class WindowCache:
         else:
             self._synced[quantity] = until
         wanted = None if len(devices) > self.filter_limit else sorted(devices)
-        fresh = self.store.window(quantity=quantity, since=start, until=until, devices=wanted)
-        changed = {code for code, points in fresh.items() if code in devices and _merge(held, code, points)}
+        changed: set[str] = set()
+        # In spans of at most `chunk`: a cold read of weeks of history is many small queries, not one the
+        # store times out on.
+        while start < until:
+            end = min(until, start + self.chunk)
+            fresh = self.store.window(quantity=quantity, since=start, until=end, devices=wanted)
+            changed.update(c for c, points in fresh.items() if c in devices and _merge(held, c, points))
+            start = end
         for code in list(held):
             if code not in devices:
                 del held[code]
@@ -222,6 +230,34 @@ def _merge(
     return changed
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A bound rule with what a cycle needs of it precomputed: its queries and who depends on which series."""
+
+    watch: Watch
+    queries: dict[str, list[str]]
+    readers: dict[tuple[str, str], tuple[str, ...]]  # (quantity, device) -> devices judged on that series
+
+    @classmethod
+    def of(cls, watch: Watch) -> _Plan:
+        """Index a watch: each series maps to the devices whose finding it feeds (their own, or a peer's)."""
+        readers: dict[tuple[str, str], list[str]] = {}
+        for code, quantity in watch.quantity.items():
+            readers.setdefault((quantity, code), []).append(code)
+            for peer, peer_quantity in watch.peers[code]:
+                readers.setdefault((peer_quantity, peer), []).append(code)
+        frozen = {key: tuple(codes) for key, codes in readers.items()}
+        return cls(watch, watch.queries(), frozen)
+
+    def touched(self, changed: Mapping[str, Set[str]]) -> set[str]:
+        """The devices whose own readings, or a peer's, changed."""
+        out: set[str] = set()
+        for quantity, codes in changed.items():
+            for code in codes:
+                out.update(self.readers.get((quantity, code), ()))
+        return out
+
+
 class RulesRunner:
     """Evaluates every enabled rule on a fixed interval.
 
@@ -254,7 +290,7 @@ class RulesRunner:
         self.cache = WindowCache(store)
         self._known: dict[str, tuple[Subject, Device]] = {}
         self._known_at = -math.inf
-        self._bound: tuple[list[RuleDefinition], dict[str, tuple[Subject, Device]], list[Watch]] | None = None
+        self._bound: tuple[list[RuleDefinition], dict[str, tuple[Subject, Device]], list[_Plan]] | None = None
 
     def _subjects(self) -> dict[str, tuple[Subject, Device]]:
         """The asset register as rules see it, reloaded every SUBJECTS_TTL_S."""
@@ -264,20 +300,20 @@ class RulesRunner:
             self._known_at = time.monotonic()
         return self._known
 
-    def _watches(self, known: dict[str, tuple[Subject, Device]]) -> list[Watch]:
+    def _watches(self, known: dict[str, tuple[Subject, Device]]) -> list[_Plan]:
         """Rules bound to devices, bound again only when the rules or the register changed."""
         if self._bound is None or self._bound[0] is not self.definitions or self._bound[1] is not known:
             everyone = [s for s, _ in known.values()]
             watches = [w for w in (bind(d, everyone) for d in self.definitions) if w.subjects]
-            self._bound = (self.definitions, known, watches)
+            self._bound = (self.definitions, known, [_Plan.of(w) for w in watches])
         return self._bound[2]
 
-    def _read(self, watches: Sequence[Watch], now: datetime) -> dict[str, set[str]]:
+    def _read(self, plans: Sequence[_Plan], now: datetime) -> dict[str, set[str]]:
         """Refresh the cache for every quantity the rules read; quantity -> devices with new readings."""
         need: dict[str, tuple[set[str], timedelta]] = {}
-        for watch in watches:
-            window = max(self.lookback, watch.rule.lookback)
-            for quantity, codes in watch.queries().items():
+        for plan in plans:
+            window = max(self.lookback, plan.watch.rule.lookback)
+            for quantity, codes in plan.queries.items():
                 devices, longest = need.setdefault(quantity, (set(), window))
                 devices.update(codes)
                 need[quantity] = (devices, max(longest, window))
@@ -307,11 +343,12 @@ class RulesRunner:
         report = CycleReport()
         started = time.perf_counter()
         known = self._subjects()
-        watches = self._watches(known)
-        changed = self._read(watches, now)
-        for watch in watches:
+        plans = self._watches(known)
+        changed = self._read(plans, now)
+        for plan in plans:
+            watch = plan.watch
             since = now - max(self.lookback, watch.rule.lookback)
-            only = None if watch.rule.time_driven else _touched(watch, changed)
+            only = None if watch.rule.time_driven else plan.touched(changed)
             if only is not None and not only:
                 continue
             series = _Sliced(self.cache.series, since, now)
@@ -344,18 +381,6 @@ class RulesRunner:
     def stop(self) -> None:
         """Ask run_forever to return after the current cycle."""
         self._stop.set()
-
-
-def _touched(watch: Watch, changed: Mapping[str, Set[str]]) -> set[str]:
-    """The devices of a watch whose own readings, or a peer's, changed."""
-    out: set[str] = set()
-    for s in watch.subjects:
-        code = s.code
-        if code in changed.get(watch.quantity[code], ()) or any(
-            peer in changed.get(q, ()) for peer, q in watch.peers[code]
-        ):
-            out.add(code)
-    return out
 
 
 def _alarmed(session: Session, rule_key: str) -> set[str]:

@@ -14,7 +14,8 @@ from cityhall.db import make_engine, make_sessionmaker, transaction
 from cityhall.migrate import upgrade
 from cityhall.timeseries.sql import SqlStore
 from rules.config import load_rules
-from rules.runner import RulesRunner, WindowCache
+from rules.evaluation import bind
+from rules.runner import RulesRunner, WindowCache, subjects
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
@@ -70,9 +71,10 @@ def test_a_cycle_judges_only_devices_with_new_readings_and_offline_for_all(engin
     write(store, meter, *[(m, 300.0) for m in range(5)])
     first = runner.run_once(T0 + timedelta(minutes=4))
     assert first.raised == [("dorm-demand-high", meter)]
-    offline_watched = len(
-        next(w for w in runner._watches(runner._known) if w.definition.key == "device-offline").subjects
-    )
+    with factory() as session:
+        everyone = [subject for subject, _ in subjects(session).values()]
+    offline = next(d for d in demand if d.key == "device-offline")
+    offline_watched = len(bind(offline, everyone).subjects)
 
     second = runner.run_once(T0 + timedelta(minutes=4, seconds=10))
     assert second.evaluated <= offline_watched  # demand: nothing new to judge; offline: judged for everyone
