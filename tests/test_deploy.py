@@ -1,25 +1,17 @@
-"""Deployment artefacts: the compose file validates, the configuration docs are current, and every
-Grafana panel query runs against real InfluxDB and PostgreSQL (no Grafana binary can run here)."""
+"""Deployment artefacts: the compose file validates, the configuration docs are current, and the Prometheus
+alert rules name exported metrics. The Grafana dashboards' queries are run in tests/energy/test_grafana_queries.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import yaml
-from sqlalchemy import text
 
-from cityhall.contract import Reading
-from cityhall.db import make_engine
-from cityhall.migrate import upgrade
-from cityhall.timeseries.influx import InfluxStore
 from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,63 +64,6 @@ def test_configuration_docs_are_current() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _panel_queries() -> list[tuple[str, str, str]]:
-    out = []
-    for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json")):
-        for panel in json.loads(path.read_text())["panels"]:
-            for target in panel.get("targets", []):
-                kind = target["datasource"]["type"]
-                query = target.get("query") or target.get("rawSql")
-                out.append((f"{path.name}:{panel['title']}", kind, query))
-    return out
-
-
-def test_datasources_are_provisioned_for_every_panel() -> None:
-    doc = yaml.safe_load((ROOT / "grafana/provisioning/datasources/datasources.yaml").read_text())
-    uids = {ds["uid"]: ds for ds in doc["datasources"]}
-    for path in (ROOT / "grafana" / "dashboards").glob("*.json"):
-        for panel in json.loads(path.read_text())["panels"]:
-            for target in panel.get("targets", []):
-                assert target["datasource"]["uid"] in uids, panel["title"]
-    influx = next(ds for ds in uids.values() if ds["type"] == "influxdb")
-    assert influx["jsonData"].get("version", "InfluxQL") == "InfluxQL"
-
-
-def _grafana_influx_macros(query: str, start: datetime, end: datetime) -> str:
-    """Substitute the macros Grafana expands in InfluxQL, as it does before sending the query."""
-    time_filter = f"time >= {int(start.timestamp() * 1000)}ms AND time <= {int(end.timestamp() * 1000)}ms"
-    return query.replace("$timeFilter", time_filter).replace("$__interval", "1m")
-
-
-def test_every_panel_query_runs(influx: servers.InfluxServer, postgres_url: str) -> None:
-    end = datetime.now(UTC).replace(microsecond=0)
-    start = end - timedelta(hours=1)
-    influx.create_database("grafana")
-    store = InfluxStore(influx.url, "grafana")
-    store.write(
-        [Reading("YH-A-EM-MAIN", "power_kw", start + timedelta(minutes=i), 800.0 + i) for i in range(60)],
-        {"YH-A-EM-MAIN": {"building": "YH-A", "site": "YH"}},
-    )
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    queries = _panel_queries()
-    assert queries
-    for name, kind, query in queries:
-        if kind == "influxdb":
-            series: list[dict[str, Any]] = store.query(_grafana_influx_macros(query, start, end))
-            assert series, f"{name}: no rows"
-            assert all(len(row) == len(s["columns"]) for s in series for row in s["values"]), name
-            if re.search(r'GROUP BY .*"building"', query):
-                assert {s["tags"]["building"] for s in series} == {"YH-A"}, name
-        else:
-            with engine.connect() as conn:
-                result = conn.execute(text(query))
-                assert result.keys(), name
-                result.fetchall()
-    store.close()
-    engine.dispose()
-
-
 def test_alert_rules_name_only_exported_metrics() -> None:
     """An alert on a metric that no process exports would never fire; check every name against the code."""
     from prometheus_client import REGISTRY  # noqa: PLC0415
@@ -152,3 +87,18 @@ def test_alert_rules_name_only_exported_metrics() -> None:
     assert names
     missing = sorted(name for name in names if name not in exported)
     assert missing == []
+
+
+def test_prometheus_scrapes_every_process_and_loads_the_alerts() -> None:
+    """The scrape targets are the compose services and ports that serve /metrics."""
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    assert targets == {"api:8000", "collector:9100", "rules:9100"}
+    for target in targets:
+        service = compose["services"][target.split(":")[0]]
+        port = target.split(":")[1]
+        metrics_port = str(service.get("environment", {}).get("CITYHALL_METRICS_PORT", "8000"))
+        assert metrics_port == port, target
+    assert config["rule_files"] == ["alerts.yml"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in compose["services"]["prometheus"]["volumes"]
