@@ -321,6 +321,11 @@ class RulesRunner:
             q: self.cache.refresh(q, devices, now - longest, now) for q, (devices, longest) in need.items()
         }
 
+    @property
+    def kinds(self) -> set[str]:
+        """The rule kinds this runner evaluates."""
+        return {d.kind for d in self.definitions}
+
     def _accept(self, definitions: Sequence[RuleDefinition], lookback: timedelta) -> list[RuleDefinition]:
         chosen = [d for d in definitions if d.enabled and d.kind not in self.skip_kinds]
         for d in chosen:
