@@ -23,6 +23,7 @@ from api.health.router import router as health_router
 from api.rules.router import router as rules_router
 from api.tickets.router import router as tickets_router
 from api.users.router import router as users_router
+from api.venues.router import router as venues_router
 from api.web.router import router as web_router
 from cityhall.db import make_engine, make_sessionmaker
 from cityhall.settings import Settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         schedules_router,
         collector_router,
         audit_router,
+        venues_router,
         web_router,
     ):
         app.include_router(router)

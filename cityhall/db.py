@@ -71,7 +71,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # Up to 40 connections: as many as the API's worker threads, so a burst of requests queues for a thread,
+    # not for a connection while holding a thread (docs/venues.md, the 50-request test).
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 30, **kwargs}
+    return create_engine(url, **options)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

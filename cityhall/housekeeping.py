@@ -13,6 +13,7 @@ from cityhall.maintenance import InfluxAlarmEventSink, run_maintenance_cycle
 from cityhall.notify.service import NotificationService
 from cityhall.settings import Settings
 from cityhall.timeseries.influx import InfluxStore
+from cityhall.venues.upkeep import run_venue_cycle
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +37,10 @@ class Housekeeping:
             run_maintenance_cycle(self.factory, now=now, sink=self.sink)
         except Exception:  # the loop's edge: escalation or PM jobs failing must not stop notifications
             log.exception("maintenance_cycle_failed")
+        try:
+            run_venue_cycle(self.factory, now=now)  # no-shows released, stale applications expired
+        except Exception:  # the loop's edge
+            log.exception("venue_cycle_failed")
         try:
             self.notifier.run_once(now)
         except Exception:  # the loop's edge

@@ -4,6 +4,14 @@ from cityhall.models.alarms import Alarm, AlarmEventOutbox, AlarmShelf, AlarmSta
 from cityhall.models.assets import Building, BuildingUse, Device, DeviceKind, Floor, Site, Space, SpaceKind
 from cityhall.models.audit import AuditEntry
 from cityhall.models.crews import Crew, MaintenanceSchedule, crew_buildings, crew_members
+from cityhall.models.dorms import (
+    CleaningStatus,
+    DormAssignment,
+    DormRepair,
+    HousekeepingPlan,
+    HousekeepingTask,
+    Inspection,
+)
 from cityhall.models.notifications import DeliveryStatus, NotificationLog
 from cityhall.models.readings import DeadLetter, DeadLetterCategory, ReadingRow
 from cityhall.models.rules import StoredRule
@@ -17,32 +25,65 @@ from cityhall.models.tickets import (
     Trade,
 )
 from cityhall.models.users import ApiKey, Role, User
+from cityhall.models.venues import (
+    ACTIVE_BOOKING_STATUSES,
+    Audience,
+    Blackout,
+    Booking,
+    BookingSeries,
+    BookingStatus,
+    Quota,
+    QuotaPeriod,
+    QuotaScope,
+    ResourceKind,
+    SurveyResponse,
+    VenueApplicant,
+    VenueFeedKey,
+    VenueResource,
+)
 
 __all__ = [
+    "ACTIVE_BOOKING_STATUSES",
     "Alarm",
     "AlarmEventOutbox",
     "AlarmShelf",
     "AlarmState",
     "ApiKey",
+    "Audience",
     "AuditEntry",
+    "Blackout",
+    "Booking",
+    "BookingSeries",
+    "BookingStatus",
     "Building",
     "BuildingUse",
+    "CleaningStatus",
     "Crew",
     "DeadLetter",
     "DeadLetterCategory",
     "DeliveryStatus",
     "Device",
     "DeviceKind",
+    "DormAssignment",
+    "DormRepair",
     "Floor",
+    "HousekeepingPlan",
+    "HousekeepingTask",
+    "Inspection",
     "MaintenanceSchedule",
     "NotificationLog",
+    "Quota",
+    "QuotaPeriod",
+    "QuotaScope",
     "ReadingRow",
+    "ResourceKind",
     "Role",
     "Severity",
     "Site",
     "Space",
     "SpaceKind",
     "StoredRule",
+    "SurveyResponse",
     "Ticket",
     "TicketNote",
     "TicketPhoto",
@@ -51,6 +92,9 @@ __all__ = [
     "TicketStatus",
     "Trade",
     "User",
+    "VenueApplicant",
+    "VenueFeedKey",
+    "VenueResource",
     "crew_buildings",
     "crew_members",
 ]

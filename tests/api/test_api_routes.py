@@ -63,7 +63,16 @@ def test_only_health_metrics_and_sign_in_are_public(app: FastAPI) -> None:
         for c in routing.iter_route_contexts(app.routes)
         if isinstance(c.original_route, APIRoute) and route_access(c.original_route) == "public"
     }
-    assert public == {"/health", "/metrics", "/auth/token", "/", "/crew", "/static/{name}"}
+    venues = {  # read-only availability and feeds without personal data; applications are rate-limited
+        "/venues/public/resources",
+        "/venues/public/resources/{resource_id}/busy",
+        "/venues/public/resources/{resource_id}/calendar.ics",
+        "/venues/public/applications",  # GET/POST; your own ones only, with your X-Applicant-Key
+        "/venues/public/applications/{booking_id}/cancel",
+        "/venues/public/applications/{booking_id}/survey",
+        "/venues/feeds/{key}.ics",  # the key in the URL is the credential
+    }
+    assert public == {"/health", "/metrics", "/auth/token", "/", "/crew", "/static/{name}"} | venues
 
 
 def test_admin_is_admitted_everywhere(app: FastAPI) -> None:

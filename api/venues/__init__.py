@@ -1,0 +1,1 @@
+"""Venue booking API: resources, bookings, approvals, citizen applications and calendar feeds."""
