@@ -22,6 +22,8 @@ from api.health.metrics import RequestObserver
 from api.health.router import router as health_router
 from api.rules.router import router as rules_router
 from api.tickets.router import router as tickets_router
+from api.training.pages import pages_router as training_pages_router
+from api.training.router import router as training_router
 from api.users.router import router as users_router
 from api.venues.router import router as venues_router
 from api.web.router import router as web_router
@@ -67,6 +69,8 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         collector_router,
         audit_router,
         venues_router,
+        training_router,
+        training_pages_router,
         web_router,
     ):
         app.include_router(router)

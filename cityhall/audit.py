@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date
 from enum import Enum
 from typing import Any
 
@@ -18,13 +18,13 @@ _SECRET_COLUMNS = frozenset({"password_hash", "key_sha256"})
 
 
 def snapshot(obj: object) -> dict[str, Any]:
-    """The row's column values as JSON-able data (datetimes ISO 8601, enums by value, secrets left out)."""
+    """The row's column values as JSON-able data (dates ISO 8601, enums by value, secrets left out)."""
     out: dict[str, Any] = {}
     for attr in inspect(obj).mapper.column_attrs:
         if attr.key in _SECRET_COLUMNS:
             continue
         value = getattr(obj, attr.key)
-        if isinstance(value, datetime):
+        if isinstance(value, date):  # datetimes too: a datetime is a date
             value = value.isoformat()
         elif isinstance(value, Enum):
             value = value.value

@@ -13,6 +13,7 @@ from cityhall.maintenance import InfluxAlarmEventSink, run_maintenance_cycle
 from cityhall.notify.service import NotificationService
 from cityhall.settings import Settings
 from cityhall.timeseries.influx import InfluxStore
+from cityhall.training.reminders import send_expiry_reminders
 from cityhall.venues.upkeep import run_venue_cycle
 
 log = structlog.get_logger(__name__)
@@ -25,6 +26,7 @@ class Housekeeping:
         self, settings: Settings, session_factory: sessionmaker[Session], *, interval_s: float
     ) -> None:
         self.factory = session_factory
+        self.settings = settings
         self.interval_s = interval_s
         # Without InfluxDB (the demo) alarm events stay in their outbox; the audit log has every transition.
         self.sink = InfluxAlarmEventSink(InfluxStore.from_settings(settings)) if settings.influx_url else None
@@ -41,6 +43,10 @@ class Housekeeping:
             run_venue_cycle(self.factory, now=now)  # no-shows released, stale applications expired
         except Exception:  # the loop's edge
             log.exception("venue_cycle_failed")
+        try:
+            send_expiry_reminders(self.factory, self.settings, now=now)  # certificates and licences
+        except Exception:  # the loop's edge
+            log.exception("training_reminders_failed")
         try:
             self.notifier.run_once(now)
         except Exception:  # the loop's edge

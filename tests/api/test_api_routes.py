@@ -72,7 +72,14 @@ def test_only_health_metrics_and_sign_in_are_public(app: FastAPI) -> None:
         "/venues/public/applications/{booking_id}/survey",
         "/venues/feeds/{key}.ics",  # the key in the URL is the credential
     }
-    assert public == {"/health", "/metrics", "/auth/token", "/", "/crew", "/static/{name}"} | venues
+    training = {  # page shells like /crew: no data, their script calls the API with the user's token
+        "/training",
+        "/training/department",
+        "/training/sessions/{session_id}/sheet",
+    }
+    assert (
+        public == {"/health", "/metrics", "/auth/token", "/", "/crew", "/static/{name}"} | venues | training
+    )
 
 
 def test_admin_is_admitted_everywhere(app: FastAPI) -> None:

@@ -1,7 +1,7 @@
 """venues and dormitories: bookable resources, bookings without overlap, dorm upkeep
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-27 02:34:04.841422
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import cityhall.db
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
