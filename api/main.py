@@ -17,6 +17,7 @@ from api.auth.router import router as auth_router
 from api.collector.router import router as collector_router
 from api.crews.router import router as crews_router
 from api.crews.router import schedules_router
+from api.dorms.router import router as dorms_router
 from api.exceptions import install_error_handlers
 from api.health.metrics import RequestObserver
 from api.health.router import router as health_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         collector_router,
         audit_router,
         venues_router,
+        dorms_router,
         training_router,
         training_pages_router,
         web_router,

@@ -71,6 +71,52 @@ def _ensure_admin(factory: sessionmaker[Session]) -> str:
     return password
 
 
+def _seed_venues(session: Session) -> None:
+    """A public hall, an internal meeting room and the four dormitory rooms, each on its seed space, and a
+    weekly cleaning plan; skipped when they exist (a demo restarted without --fresh)."""
+    # Imported here like the other demo-only pieces; the seed spaces come from cityhall/seed/tainan.yaml.
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from cityhall.models import Audience, ResourceKind, Space, VenueResource  # noqa: PLC0415
+    from cityhall.venues.dorms import create_plan  # noqa: PLC0415
+
+    if session.scalar(select(VenueResource.id).limit(1)) is not None:
+        return
+    space = {s.code: s for s in session.scalars(select(Space))}
+    week = {day: ["08:00", "22:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
+    venues = [
+        ("YH-HALL", "YH-A-2F-HALL", ResourceKind.HALL, Audience.PUBLIC, 1200, True, 30),
+        ("YH-MR2", "YH-A-2F-MR-01", ResourceKind.MEETING_ROOM, Audience.INTERNAL, 0, False, 10),
+    ]
+    for code, space_code, kind, audience, fee, approval, buffer in venues:
+        room = space[space_code]
+        session.add(
+            VenueResource(
+                code=code, name=room.name, kind=kind, audience=audience, space_id=room.id,
+                capacity_people=room.capacity_people or 1, equipment=["projector", "microphones"],
+                fee_per_hour_twd=fee, opening_hours=week, buffer_minutes=buffer, requires_approval=approval,
+            )
+        )  # fmt: skip
+    for number in range(101, 105):
+        room = space[f"MZ-DORM-1F-R{number}"]
+        session.add(
+            VenueResource(
+                code=f"MZ-DORM-{number}", name=room.name, kind=ResourceKind.DORM_ROOM,
+                audience=Audience.INTERNAL, space_id=room.id, capacity_people=room.capacity_people or 1,
+                equipment=[], opening_hours=None, closed_on_holidays=False,
+            )
+        )  # fmt: skip
+    session.flush()
+    create_plan(
+        session,
+        title="Dormitory rooms: weekly cleaning",
+        room=None,
+        rrule="FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=10;BYMINUTE=0",
+        dtstart=datetime(2026, 1, 1, 2, tzinfo=UTC),
+        actor="system:demo",
+    )
+
+
 def start_demo(
     *,
     data_dir: Path,
@@ -113,6 +159,8 @@ def start_demo(
     with transaction(factory) as session:
         summary = import_assets(session, load_yaml(seed_path()), actor="system:demo")
     log.info("demo_assets_imported", summary=str(summary))
+    with transaction(factory) as session:
+        _seed_venues(session)
     stack = DemoStack(settings=settings, session_factory=factory, admin_password=_ensure_admin(factory))
     stack.stops.append(broker.stop)
 
@@ -154,7 +202,7 @@ def run_demo(*, data_dir: Path, api_port: int, fresh: bool, echo: Callable[[str]
     base = f"http://127.0.0.1:{api_port}"
     echo(
         "\nCityHall Ops demo is running (Ctrl-C to stop)\n"
-        f"  Web pages      {base}/\n"
+        f"  Web pages      {base}/   Venues {base}/venues/calendar   Dormitories {base}/dorms/board\n"
         f"  API docs       {base}/docs\n"
         f"  Tickets (API)  {base}/tickets   (sign in first: POST {base}/auth/token)\n"
         f"  Health         {base}/health     Metrics {base}/metrics\n"

@@ -22,6 +22,8 @@ from api.venues.dependencies import (
     ValidBooking,
     ValidResource,
 )
+from api.venues.pages import router as pages_router
+from api.venues.reports import router as reports_router
 from api.venues.schemas import (
     ApplicationCreate,
     ApplicationCreated,
@@ -399,3 +401,9 @@ def citizen_survey(
     """Tell us how it went, once your booking is over."""
     service.ensure_applicant_owns(applicant, booking)
     return SurveyRead.model_validate(_record_survey(session, booking, data, actor=f"citizen:{applicant.id}"))
+
+
+# The server-rendered pages (public calendar and application form, staff booking, approval queue), and
+# the reports (/venues/reports/...).
+router.include_router(pages_router)
+router.include_router(reports_router)

@@ -71,6 +71,14 @@ def test_only_health_metrics_and_sign_in_are_public(app: FastAPI) -> None:
         "/venues/public/applications/{booking_id}/cancel",
         "/venues/public/applications/{booking_id}/survey",
         "/venues/feeds/{key}.ics",  # the key in the URL is the credential
+        # Server-rendered pages: the public week calendar (times and states only, no one's name) and the
+        # application form (GET/POST, the same rate limit as the JSON route); the staff pages' sign-in
+        # form (GET/POST) and sign-out, which only sets or clears the page cookie.
+        "/venues/calendar",
+        "/venues/calendar/{resource_id}",
+        "/venues/calendar/{resource_id}/apply",
+        "/venues/sign-in",
+        "/venues/sign-out",
     }
     training = {  # page shells like /crew: no data, their script calls the API with the user's token
         "/training",

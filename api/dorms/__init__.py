@@ -1,0 +1,1 @@
+"""Dormitory rooms: assignments, housekeeping, inspections, repairs, occupancy and each room's meters."""
