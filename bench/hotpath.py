@@ -1,7 +1,8 @@
-"""The collector's hot path, old against new in the same run: native decode (the pydantic model against
-plain json.loads with the same checks, a fast path that was tried and dropped: see docs/benchmarks.md),
-line-protocol tags (escaped per reading vs once per device per batch), and the hand-off between
-paho's thread and the writer (queue.Queue vs a deque drained in bulk).
+"""The collector's hot path, old against new in the same run: MQTT receive + acknowledge (paho-mqtt 2 against
+collector.mqttwire, both fed by a scripted broker on a local socket), native decode (the pydantic model
+against plain json.loads with the same checks, a fast path that was tried and dropped: see
+docs/benchmarks.md), line-protocol tags (escaped per reading vs once per device per batch), and the
+hand-off between the MQTT thread and the writer (queue.Queue vs a deque drained in bulk).
 
     .venv/bin/python bench/hotpath.py [--repeats 5] [--messages 50000]
 
@@ -11,21 +12,38 @@ Prints a Markdown table of medians (microseconds per message) and the ratio old 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import queue
+import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
+
+from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.contract import DEVICE_CODE_RE, QUANTITIES, Reading, decode_native, encode_native
+from cityhall.db import Base, make_engine, make_sessionmaker, transaction
+from cityhall.models import Device, DeviceKind
+from cityhall.observability import configure_logging
 from cityhall.timeseries.lineprotocol import _MEASUREMENT, encode, epoch_ns, tag_string
+from cityhall.timeseries.sql import SqlStore
+from collector.devices import DeviceDirectory
+from collector.mqttwire import Message, MqttSubscriber, Options, PacketReader, encode_varint
+from collector.payloads import check_reading, default_registry
+from collector.writer import BatchWriter
 
 DEVICES = [f"YH-A-{floor}F-EM-{n:02d}" for floor in range(1, 11) for n in range(1, 6)]
 TAGS = {
@@ -109,6 +127,170 @@ def handoff_deque(items: list[bytes]) -> None:
     t.join(60)
 
 
+PUBACK_BYTES = 4
+
+
+class ScriptedBroker:
+    """Just enough of an MQTT 5 broker for one client: CONNACK, SUBACK, then the given PUBLISH packets as
+    fast as the socket takes them; `elapsed` runs from the first PUBLISH to the PUBACK of the last."""
+
+    def __init__(self, packets: list[bytes]) -> None:
+        self._packets = packets
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self.elapsed = 0.0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._listener.accept()
+        self._listener.close()
+        reader = PacketReader(v5=False)  # the client sends no PUBLISH: every packet lands in controls
+        with conn:
+            self._expect(conn, reader, 0x10)
+            conn.sendall(b"\x20\x03\x00\x00\x00")  # CONNACK: success, no properties
+            subscribe = self._expect(conn, reader, 0x80)
+            conn.sendall(b"\x90\x04" + subscribe[:2] + b"\x00\x01")  # SUBACK: QoS 1 granted
+            started = time.perf_counter()
+            sender = threading.Thread(target=conn.sendall, args=(b"".join(self._packets),))
+            sender.start()
+            acked_bytes = 0  # after SUBACK the client sends only PUBACKs, four bytes each
+            while acked_bytes < PUBACK_BYTES * len(self._packets):
+                data = conn.recv(1 << 16)
+                if not data:
+                    raise ConnectionError("client went away")
+                acked_bytes += len(data)
+            self.elapsed = time.perf_counter() - started
+            sender.join()
+
+    @staticmethod
+    def _read(conn: socket.socket, reader: PacketReader) -> list[tuple[int, bytes]]:
+        data = conn.recv(1 << 16)
+        if not data:
+            raise ConnectionError("client went away")
+        reader.feed(data)
+        controls, reader.controls = reader.controls, []
+        return controls
+
+    def _expect(self, conn: socket.socket, reader: PacketReader, kind: int) -> bytes:
+        while True:
+            for first, body in self._read(conn, reader):
+                if first & 0xF0 == kind:
+                    return body
+
+    def wait(self) -> float:
+        """Seconds from the first PUBLISH to the last PUBACK."""
+        self._thread.join(120)
+        return self.elapsed
+
+
+def publish_packets(raws: list[bytes]) -> list[bytes]:
+    """MQTT 5 QoS 1 PUBLISH packets (empty property block) of the payloads, packet ids 1, 2, ..."""
+    out = []
+    for i, raw in enumerate(raws):
+        topic = f"cityhall/v1/readings/{DEVICES[i % len(DEVICES)]}".encode()
+        body = len(topic).to_bytes(2, "big") + topic + (i % 65535 + 1).to_bytes(2, "big") + b"\x00" + raw
+        out.append(b"\x32" + encode_varint(len(body)) + body)
+    return out
+
+
+def batches_of(
+    inbox: deque[Any], mail: threading.Event, total: int, ack: Callable[[list[Any]], object]
+) -> None:
+    """The writer's side: take up to 500 waiting messages at a time and acknowledge them."""
+    done = 0
+    while done < total:
+        mail.clear()
+        if not inbox:
+            mail.wait(0.02)
+        batch = [inbox.popleft() for _ in range(min(500, len(inbox)))]
+        if batch:
+            ack(batch)
+            done += len(batch)
+
+
+def receive_paho(packets: list[bytes]) -> None:
+    """paho-mqtt 2 as the collector used it: MQTT 5, manual ack, one on_message and one ack per message."""
+    broker = ScriptedBroker(packets)
+    inbox: deque[mqtt.MQTTMessage] = deque()
+    mail = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="hot", protocol=mqtt.MQTTv5, manual_ack=True)
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        inbox.append(msg)
+        mail.set()
+
+    def ack(batch: list[mqtt.MQTTMessage]) -> None:
+        for msg in batch:
+            client.ack(msg.mid, msg.qos)
+
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe("cityhall/v1/readings/+", qos=1)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    batches_of(inbox, mail, len(packets), ack)
+    broker.wait()
+    client.loop_stop()
+
+
+def receive_wire(packets: list[bytes]) -> None:
+    """collector.mqttwire: a list of Messages per socket read, one PUBACK write per batch."""
+    broker = ScriptedBroker(packets)
+    inbox: deque[Message] = deque()
+    mail = threading.Event()
+
+    def on_messages(messages: list[Message]) -> None:
+        inbox.extend(messages)
+        mail.set()
+
+    options = Options("127.0.0.1", broker.port, "hot", ("cityhall/v1/readings/+",))
+    sub = MqttSubscriber(options, on_messages=on_messages)
+    sub.start()
+    batches_of(inbox, mail, len(packets), sub.ack)
+    broker.wait()
+    sub.stop()
+
+
+def seeded_writer(directory: Path) -> tuple[BatchWriter, list[str]]:
+    """A BatchWriter over a SQLite copy of the shipped asset register (no store: triage only), and its
+    electricity meters."""
+    engine = make_engine(f"sqlite:///{directory / 'hotpath.db'}")
+    Base.metadata.create_all(engine)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        import_assets(session, load_yaml(seed_path()), actor="hotpath")
+        query = select(Device.code).where(Device.kind == DeviceKind.ELECTRICITY_METER)
+        meters = sorted(session.scalars(query))
+    devices = DeviceDirectory(factory)
+    devices.reload()
+    writer = BatchWriter(
+        registry=default_registry("cityhall/v1"),
+        devices=devices,
+        store=SqlStore(engine),
+        session_factory=factory,
+    )
+    return writer, meters
+
+
+def triage_old(writer: BatchWriter, batch: list[Message]) -> list[Reading]:
+    """The triage loop before this change: the topic's decoder found twice, the clock read and every
+    reading range-checked again per message, two directory look-ups per reading."""
+    registry, devices = default_registry("cityhall/v1"), writer.devices
+    out: list[Reading] = []
+    for msg in batch:
+        decoder = registry.decoder_for(msg.topic)
+        readings = decoder.decode(msg.topic, msg.payload)
+        now = registry.clock()
+        for reading in readings:
+            check_reading(reading, now=now)
+        registry.decoder_for(msg.topic)  # registered_readings looked the decoder up again
+        for r in readings:
+            if devices.lookup(r.device) is None or not devices.measures(r.device, r.quantity):
+                raise ValueError(r.device)
+        out.extend(readings)
+    return out
+
+
 def per_message_us(fn: Callable[[], object], n: int, repeats: int) -> tuple[float, list[float]]:
     """Median microseconds per message over repeats."""
     runs = []
@@ -120,13 +302,20 @@ def per_message_us(fn: Callable[[], object], n: int, repeats: int) -> tuple[floa
 
 
 def main() -> None:
-    """Run every pair and print the table."""
+    """Parse the arguments and run."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--messages", type=int, default=50_000)
     args = parser.parse_args()
+    configure_logging(level="WARNING")
+    with contextlib.ExitStack() as stack:
+        run(args, stack)
+
+
+def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+    """Measure every pair and print the table."""
     n, r = args.messages, args.repeats
     raws = payloads(n)
     readings = [x for raw in raws for x in decode_native(raw)]
@@ -135,7 +324,30 @@ def main() -> None:
         raise SystemExit("decoders disagree")
     if encode_per_reading(readings[:1000]) != encode(readings[:1000], TAGS):
         raise SystemExit("encoders disagree")
+    packets = publish_packets(raws)
+    writer, meters = seeded_writer(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+    base = datetime.now(UTC) - timedelta(days=2)
+    messages = [
+        Message(i + 1, 1, f"cityhall/v1/readings/{meters[i % len(meters)]}", raw)
+        for i, raw in enumerate(
+            encode_native(meters[i % len(meters)], base + timedelta(seconds=i), {"power_kw": 40.0 + i % 100})
+            for i in range(n)
+        )
+    ]
+    batches = [messages[i : i + 500] for i in range(0, n, 500)]
+    if [triage_old(writer, b) for b in batches[:2]] != [writer.triage(b).readings for b in batches[:2]]:
+        raise SystemExit("triage loops disagree")
     pairs = [
+        (
+            "triage (decode, check, register), batches of 500",
+            lambda: [triage_old(writer, b) for b in batches],
+            lambda: [writer.triage(b) for b in batches],
+        ),
+        (
+            "MQTT receive + PUBACK, QoS 1, scripted broker: paho-mqtt 2 (old) vs mqttwire (new)",
+            lambda: receive_paho(packets),
+            lambda: receive_wire(packets),
+        ),
         (
             "native decode: json.loads + checks (old) vs the pydantic model (new, shipped)",
             lambda: [decode_json(x) for x in raws],

@@ -15,6 +15,10 @@ run at half the contender's rate: 100 marker readings on an extra meter, InfluxD
 
     .venv/bin/python bench/ingest.py [--messages N] [--repeats R]
 
+Old against new in one run: `--baseline-tree DIR` adds one and two collectors running an older checkout
+(`git archive <rev> collector cityhall | tar -x -C DIR`). `--skip-shared`, `--skip-latency` and
+`--skip-node-red` shorten a run; `--latency-rate R` paces every latency run at the same rate.
+
 Results go to bench/results/ingest.md (and stdout). Every process and temp dir it starts is cleaned up.
 """
 
@@ -60,6 +64,7 @@ NODE_RED_INFLUX = "node-red-contrib-influxdb@0.7.0"
 NPM_QUIET = ("--no-audit", "--no-fund", "--loglevel=error")
 JWT = "bench-ingest-" + "x" * 40
 STALL_S = 30.0
+BASELINE = "baseline collector (--baseline-tree)"
 
 
 def node_red_spec() -> str:
@@ -388,7 +393,8 @@ class Bench:
             client.loop_stop()
 
     # --- contenders ---
-    def start_collectors(self, db: str, *, batch: int, count: int = 1) -> Contender:
+    def start_collectors(self, db: str, *, batch: int, count: int = 1, tree: Path = REPO) -> Contender:
+        """`count` collector processes (a shared-subscription group when 2+) running the code in `tree`."""
         run = self._runs
         database = self.tmp / f"run{run}.db"
         shutil.copy(self.template, database)
@@ -399,7 +405,8 @@ class Bench:
             data_dir.mkdir()
             env = {
                 "PATH": os.environ.get("PATH", ""),
-                "PYTHONPATH": str(REPO),
+                # An older tree (--baseline-tree) shadows this one; what it lacks still comes from here.
+                "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(tree), str(REPO)])),
                 "CITYHALL_DATABASE_URL": f"sqlite:///{database}",
                 "CITYHALL_DATA_DIR": str(data_dir),
                 "CITYHALL_MQTT_HOST": "127.0.0.1",
@@ -739,6 +746,7 @@ def run(args: argparse.Namespace) -> None:  # noqa: PLR0912, PLR0915 - the bench
         if note:
             res.notes.append(note)
 
+    baseline = Path(args.baseline_tree).resolve() if args.baseline_tree else None
     with contextlib.ExitStack() as stack:
         bench = Bench(args, stack)
         if not args.skip_node_red:
@@ -766,17 +774,24 @@ def run(args: argparse.Namespace) -> None:  # noqa: PLR0912, PLR0915 - the bench
                 name = f"collector x1, batch {batch}"
                 rate, rss, cpu, note = bench.throughput(name, partial(bench.start_collectors, batch=batch))
                 record(name, rate, rss, cpu, note)
+            if baseline is not None:
+                name = f"{BASELINE} x1, batch {batches[0]}"
+                launch = partial(bench.start_collectors, batch=batches[0], tree=baseline)
+                record(name, *bench.throughput(name, launch))
         best_batch = max(batches, key=lambda b: results[f"collector x1, batch {b}"].rate)
         log(f"best batch size for one collector: {best_batch}")
         two = f"collector x2 (shared subscription), batch {best_batch}"
+        shared_runs = [] if args.skip_shared else [(two, REPO)]
+        if baseline is not None and not args.skip_shared:
+            shared_runs.append((f"{BASELINE} x2 (shared subscription), batch {best_batch}", baseline))
         for rep in range(args.repeats):
-            log(f"two collectors, repeat {rep + 1} of {args.repeats}")
-            rate, rss, cpu, note = bench.throughput(
-                two, partial(bench.start_collectors, batch=best_batch, count=2)
-            )
-            record(two, rate, rss, cpu, note)
+            for name, tree in shared_runs:
+                log(f"{name}, repeat {rep + 1} of {args.repeats}")
+                launch = partial(bench.start_collectors, batch=best_batch, count=2, tree=tree)
+                record(name, *bench.throughput(name, launch))
 
-        log("latency runs (paced at 50 % of each contender's median rate)")
+        pace = f"{args.latency_rate:,.0f} msg/s" if args.latency_rate else "50 % of each one's median rate"
+        log(f"latency runs (paced at {pace})")
         latency_runs: list[tuple[str, Callable[[str], Contender]]] = []
         if not args.skip_node_red:
             for name, flow in nr_flows.items():
@@ -785,9 +800,16 @@ def run(args: argparse.Namespace) -> None:  # noqa: PLR0912, PLR0915 - the bench
             latency_runs.append(
                 (f"collector x1, batch {batch}", partial(bench.start_collectors, batch=batch))
             )
-        latency_runs.append((two, partial(bench.start_collectors, batch=best_batch, count=2)))
+        if not args.skip_shared:
+            latency_runs.append((two, partial(bench.start_collectors, batch=best_batch, count=2)))
+        if baseline is not None:
+            name = f"{BASELINE} x1, batch {batches[0]}"
+            latency_runs.append((name, partial(bench.start_collectors, batch=batches[0], tree=baseline)))
+        if args.skip_latency:
+            latency_runs = []
         for name, start in latency_runs:
-            results[name].latencies_ms = bench.latency(name, start, results[name].rate / 2)
+            rate = args.latency_rate or results[name].rate / 2
+            results[name].latencies_ms = bench.latency(name, start, rate)
 
         profile_lines: list[str] = []
         if args.py_spy:
@@ -815,6 +837,7 @@ def render(
     args: argparse.Namespace, results: dict[str, Result], best: int, profile: list[str], elapsed: float
 ) -> str:
     sub = results["mosquitto_sub (limit)"].rate
+    pace = f"{args.latency_rate:,.0f} msg/s" if args.latency_rate else "50 % of the contender's median rate"
     node_red = max((r.rate for n, r in results.items() if n.startswith("Node-RED")), default=0.0)
     cpu = next(
         (
@@ -838,7 +861,7 @@ def render(
         f"median of {args.repeats} runs.",
         '- readings/s = N / (first publish -> N queryable via `SELECT count("value")`), polled every 100 ms; '
         "mosquitto_sub: N / (first publish -> N received, `-C N`).",
-        f"- latency: paced run at 50 % of the contender's median rate, {MARKERS} markers on an extra meter "
+        f"- latency: paced run at {pace}, {MARKERS} markers on an extra meter "
         "over 10 s, InfluxDB polled every 10 ms; one run.",
         "- peak RSS: VmHWM of the contender process (the node process for Node-RED; the larger of the two "
         "collectors).",
@@ -912,6 +935,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per contender (median reported)")
     parser.add_argument("--batch-sizes", default="500,2000,5000", help="CITYHALL_COLLECTOR_BATCH_SIZE values")
     parser.add_argument("--skip-node-red", action="store_true")
+    parser.add_argument("--skip-shared", action="store_true", help="no two-collector runs")
+    parser.add_argument("--skip-latency", action="store_true", help="no paced latency runs")
+    parser.add_argument(
+        "--latency-rate",
+        type=float,
+        default=0.0,
+        help="pace every latency run at this many messages/s (default: half the contender's median rate)",
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        help="a source tree holding an older collector/ and cityhall/ (e.g. `git archive HEAD collector "
+        "cityhall | tar -x -C DIR`): run it as one more contender, old against new in the same run",
+    )
     parser.add_argument("--node-red-dir", help="reuse an npm prefix holding node-red and the influxdb nodes")
     parser.add_argument(
         "--py-spy", default=shutil.which("py-spy"), help="py-spy binary: profile one collector"

@@ -1,4 +1,5 @@
-"""Building paho-mqtt 2 clients the same way in every process."""
+"""Building paho-mqtt 2 clients the same way in the processes that use paho (notifier, live rules,
+simulators); the collector receives through its own client, collector/mqttwire.py."""
 
 from __future__ import annotations
 
@@ -9,21 +10,18 @@ from paho.mqtt.properties import Properties
 
 from cityhall.settings import Settings
 
-# A persistent session outlives a collector restart or upgrade by this long; the broker queues meanwhile.
+# The collector's persistent session outlives a restart or upgrade by this long; the broker queues meanwhile.
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
-def make_client(
-    settings: Settings, client_id: str, *, persistent: bool = False, manual_ack: bool = False
-) -> mqtt.Client:
-    """A client for the configured broker; `persistent` keeps the session and its queued QoS 1 messages."""
+def make_client(settings: Settings, client_id: str) -> mqtt.Client:
+    """A client for the configured broker, with a clean session."""
     v5 = settings.mqtt_protocol == "5"
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-        clean_session=None if v5 else not persistent,
-        manual_ack=manual_ack,
+        clean_session=None if v5 else True,
     )
     if settings.mqtt_username:
         client.username_pw_set(settings.mqtt_username, settings.mqtt_password.get_secret_value())
@@ -32,16 +30,14 @@ def make_client(
     return client
 
 
-def connect(
-    client: mqtt.Client, settings: Settings, *, persistent: bool = False, receive_maximum: int = 1000
-) -> None:
-    """Connect asynchronously (loop_start drives it); v5 sessions get an expiry and a receive maximum."""
+def connect(client: mqtt.Client, settings: Settings, *, receive_maximum: int = 1000) -> None:
+    """Connect asynchronously (loop_start drives it); v5 sessions end with the connection."""
     if settings.mqtt_protocol == "5":
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
+        props.SessionExpiryInterval = 0
         props.ReceiveMaximum = receive_maximum
         client.connect_async(
-            settings.mqtt_host, settings.mqtt_port, keepalive=30, clean_start=not persistent, properties=props
+            settings.mqtt_host, settings.mqtt_port, keepalive=30, clean_start=True, properties=props
         )
     else:
         client.connect_async(settings.mqtt_host, settings.mqtt_port, keepalive=30)

@@ -54,6 +54,18 @@ class DeviceDirectory:
             self._maybe_reload(force=True)
         return self._tags.get(code)
 
+    def quantities(self, code: str) -> frozenset[str] | None:
+        """What a known device is registered as measuring, or None for an unknown code (which forces a
+        reload, at most every 5 s)."""
+        found = self._quantities.get(code)
+        if found is None:
+            self.lookup(code)
+            found = self._quantities.get(code)
+        elif time.monotonic() - self._loaded_at > self._refresh_s:
+            self.reload()
+            found = self._quantities.get(code)
+        return found
+
     def measures(self, code: str, quantity: str) -> bool:
         """True when the device is registered as measuring this quantity."""
         return quantity in self._quantities.get(code, frozenset())

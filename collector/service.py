@@ -9,30 +9,34 @@ import time
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
-import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall.contract import Reading
-from cityhall.mqtt import connect, make_client, subscription
+from cityhall.mqtt import SESSION_EXPIRY_S, subscription
 from cityhall.settings import Settings
 from cityhall.timeseries import ReadingStore, StoreUnavailableError
 from collector import metrics
 from collector.devices import DeviceDirectory
+from collector.mqttwire import Message, MqttSubscriber, Options
 from collector.payloads import registry_for
 from collector.quarantine import replay_registered
 from collector.spool import Spool, SpoolFullError
-from collector.writer import BatchWriter, Message
+from collector.writer import BatchWriter
 
 log = structlog.get_logger(__name__)
 # After the first message of a batch, wait this long for more before writing a short batch: the broker only
 # sends a limited number of unacknowledged messages, so waiting for a full batch would stall.
 LINGER_S = 0.02
 MAX_BACKOFF_S = 30.0
+# The most unacknowledged messages the broker may send us (MQTT 5 receive maximum) is at least two batches:
+# the broker fills the next batch while one is being written. With MQTT 3.1.1 the broker's own setting
+# (Mosquitto's max_inflight_messages) decides, and a batch larger than it always ends by the linger.
+MIN_RECEIVE_MAXIMUM = 1000
+MAX_RECEIVE_MAXIMUM = 65_535
+KEEPALIVE_S = 30
 SPOOL_WARN_RATIO = 0.8  # health turns degraded and an error is logged from here on
 
 
@@ -53,10 +57,11 @@ class Collector:
             store=store,
             session_factory=session_factory,
         )
-        # A deque filled by paho's thread and emptied in bulk by the writer: a Queue's lock and condition per
-        # message cost about a tenth of the collector's time in the ingest benchmark's profile.
+        # A deque filled by the MQTT thread one read at a time and emptied in bulk by the writer: a Queue's
+        # lock and condition per message cost about a tenth of the collector's time in the ingest profile.
         self._inbox: deque[Message] = deque()
         self._mail = threading.Event()
+        self._wanted = 1  # inbox length at which the writer wants waking (see _wait_for_mail)
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._store_failed_at: float | None = None
@@ -67,36 +72,42 @@ class Collector:
         self.spool = Spool(
             data_dir / f"spool-{self.client_id}.db", max_readings=settings.collector_spool_max_readings
         )
-        self._client = make_client(settings, self.client_id, persistent=True, manual_ack=True)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+        self.subscriptions = tuple(subscription(settings, f) for f in self.registry.subscriptions)
+        self._mqtt = MqttSubscriber(
+            mqtt_options(settings, self.client_id, self.subscriptions),
+            on_messages=self._on_messages,
+            on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
+            can_read=self._inbox_has_room,
+        )
+        # Read ahead at most this many messages: the broker keeps the rest (see MqttSubscriber's can_read).
+        self._inbox_limit = receive_maximum(settings.collector_batch_size)
         self._thread = threading.Thread(target=self._run_writer, name="collector-writer", daemon=True)
         self._drainer = threading.Thread(target=self._run_drainer, name="collector-drainer", daemon=True)
 
-    # --- MQTT callbacks (paho's network thread) ---
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
-        if rc.is_failure:
-            log.error("mqtt_connect_refused", reason=str(rc))
-            return
-        # One filter per enabled device format (CITYHALL_COLLECTOR_FORMATS), e.g. tele/+/SENSOR for Tasmota.
-        topics = [subscription(self.settings, f) for f in self.registry.subscriptions]
-        client.subscribe([(topic, 1) for topic in topics])
+    # --- MQTT callbacks (the subscriber's I/O thread) ---
+    def _on_connected(self) -> None:
         self._connected.set()
         metrics.CONNECTED.set(1)
-        log.info("mqtt_connected", client_id=self.client_id, subscriptions=topics)
 
-    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+    def _on_disconnected(self, reason: str) -> None:
         self._connected.clear()
         metrics.CONNECTED.set(0)
         if not self._stop.is_set():
-            log.warning("mqtt_disconnected", reason=str(rc))
+            log.warning("mqtt_disconnected", reason=reason)
 
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        metrics.RECEIVED.inc()
-        self.received += 1  # per instance (the metric is per process): shows how a shared group splits
-        self._inbox.append(Message(msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
-        self._mail.set()
+    def _inbox_has_room(self) -> bool:
+        return len(self._inbox) < self._inbox_limit
+
+    def _on_messages(self, messages: list[Message]) -> None:
+        """One socket read's messages; once stopping they are left unacknowledged for the broker to resend."""
+        if self._stop.is_set():
+            return
+        metrics.RECEIVED.inc(len(messages))
+        self.received += len(messages)  # per instance (the metric is per process): how a shared group splits
+        self._inbox.extend(messages)
+        if len(self._inbox) >= self._wanted:
+            self._mail.set()
 
     # --- writer thread ---
     def _take(self, batch: list[Message], limit: int) -> None:
@@ -105,27 +116,35 @@ class Collector:
         while inbox and len(batch) < limit:
             batch.append(inbox.popleft())
 
-    def _wait_for_mail(self, timeout: float) -> bool:
-        """Sleep until a message arrives or the timeout passes; True if there is mail."""
+    def _wait_for_mail(self, wanted: int, timeout: float) -> bool:
+        """Sleep until `wanted` messages wait in the inbox or the timeout passes; True if they do. The MQTT
+        thread wakes us only then, not for every socket read: each wake-up costs both threads the GIL."""
+        self._wanted = wanted
         self._mail.clear()
-        if self._inbox:  # arrived between the last take and the clear: no lost wake-up
+        if len(self._inbox) >= wanted:  # arrived between the last take and the clear: no lost wake-up
             return True
         return self._mail.wait(timeout)
 
     def _next_batch(self) -> list[Message]:
+        """The next batch: up to the batch size, written early once LINGER_S passes without a new message
+        (or the flush interval since the first)."""
         limit = self.settings.collector_batch_size
         batch: list[Message] = []
         self._take(batch, limit)
         if not batch:
-            if not self._wait_for_mail(0.5):
+            if not self._wait_for_mail(1, 0.5):
                 return []
             self._take(batch, limit)
         deadline = time.monotonic() + self.settings.collector_flush_seconds
         while len(batch) < limit:
             timeout = min(LINGER_S, deadline - time.monotonic())
-            if timeout <= 0 or not self._wait_for_mail(timeout):
+            if timeout <= 0:
                 break
+            full = self._wait_for_mail(limit - len(batch), timeout)
+            had = len(batch)
             self._take(batch, limit)
+            if not full and len(batch) == had:
+                break
         return batch
 
     def _run_writer(self) -> None:
@@ -142,9 +161,7 @@ class Collector:
             if not self._retry(keep_dead_letters, "dead_letters", len(batch)):
                 return
             # Only now is every reading in the store or the spool, and every dead letter in SQL.
-            for msg in batch:
-                if msg.qos > 0:
-                    self._client.ack(msg.mid, msg.qos)
+            self._mqtt.ack(batch)
 
     def _retry(self, step: Callable[[], None], what: str, messages: int) -> bool:
         """Run a step until it succeeds; False if stopped first (nothing acked: the broker redelivers)."""
@@ -242,8 +259,7 @@ class Collector:
     def start(self) -> None:
         """Load devices, connect and start the writer."""
         self.devices.reload()
-        connect(self._client, self.settings, persistent=True)
-        self._client.loop_start()
+        self._mqtt.start()
         self._thread.start()
         self._drainer.start()
         self._spool_gauges()
@@ -268,7 +284,29 @@ class Collector:
         self._stop.set()
         self._thread.join(timeout=30)
         self._drainer.join(timeout=30)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._mqtt.stop()  # after the writer: its last PUBACKs go out before DISCONNECT
         self.spool.close()
         log.info("collector_stopped")
+
+
+def mqtt_options(settings: Settings, client_id: str, topics: tuple[str, ...]) -> Options:
+    """The collector's MQTT session: persistent, QoS 1, the configured broker, protocol and credentials."""
+    return Options(
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        client_id=client_id,
+        topics=topics,
+        protocol=settings.mqtt_protocol,
+        username=settings.mqtt_username,
+        password=settings.mqtt_password.get_secret_value(),
+        persistent=True,
+        keepalive_s=KEEPALIVE_S,
+        session_expiry_s=SESSION_EXPIRY_S,
+        receive_maximum=receive_maximum(settings.collector_batch_size),
+        max_backoff_s=MAX_BACKOFF_S,
+    )
+
+
+def receive_maximum(batch_size: int) -> int:
+    """MQTT 5 receive maximum for a batch size: two batches in flight, at least 1,000."""
+    return min(MAX_RECEIVE_MAXIMUM, max(MIN_RECEIVE_MAXIMUM, 2 * batch_size))

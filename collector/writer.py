@@ -16,23 +16,14 @@ from cityhall.models import DeadLetter, DeadLetterCategory
 from cityhall.timeseries import ReadingStore
 from collector import metrics
 from collector.devices import DeviceDirectory
-from collector.payloads import DecoderRegistry
+from collector.mqttwire import Message
+from collector.payloads import Decoder, DecoderRegistry
 
 log = structlog.get_logger(__name__)
 
 
 class UnknownDeviceError(PayloadError):
     """The payload is fine but its device is not in the asset register: quarantine it for replay."""
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """An MQTT message as received, with what the broker needs to have it acknowledged."""
-
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
 
 
 @dataclass(slots=True)
@@ -62,37 +53,44 @@ class BatchWriter:
     def triage(self, batch: Sequence[Message]) -> BatchResult:
         """Split a batch into valid readings and dead letters, each with its reason."""
         result = BatchResult()
+        registry = self._registry
+        now = registry.clock()  # once per batch: checking a reading against "now" needs no finer clock
         for msg in batch:
             readings: list[Reading] = []
             try:
-                readings = self._registry.decode(msg.topic, msg.payload)  # kept: names the device if refused
-                readings = self.registered_readings(msg.topic, readings)
+                decoder = registry.decoder_for(msg.topic)
+                readings = registry.decode_with(decoder, msg.topic, msg.payload, now=now)  # names the device
+                readings = self._registered(decoder, readings)
             except PayloadError as err:
-                unknown = isinstance(err, UnknownDeviceError)
-                result.dead_letters.append(
-                    DeadLetter(
-                        topic=msg.topic,
-                        payload=msg.payload,
-                        reason=err.reason[:500],
-                        device=readings[0].device if readings else None,
-                        category=DeadLetterCategory.UNKNOWN_DEVICE
-                        if unknown
-                        else DeadLetterCategory.MALFORMED,
-                        received_at=datetime.now(UTC),
-                    )
-                )
-                if unknown:
-                    metrics.QUARANTINED.inc()
-                else:
-                    metrics.DEAD_LETTERED.labels(reason=err.reason.split(":", 1)[0][:40]).inc()
+                result.dead_letters.append(self._dead_letter(msg, err, readings))
                 continue
             result.readings.extend(readings)
         return result
 
+    @staticmethod
+    def _dead_letter(msg: Message, err: PayloadError, readings: list[Reading]) -> DeadLetter:
+        """The dead letter of a refused message; unknown devices are quarantined for replay."""
+        unknown = isinstance(err, UnknownDeviceError)
+        if unknown:
+            metrics.QUARANTINED.inc()
+        else:
+            metrics.DEAD_LETTERED.labels(reason=err.reason.split(":", 1)[0][:40]).inc()
+        return DeadLetter(
+            topic=msg.topic,
+            payload=msg.payload,
+            reason=err.reason[:500],
+            device=readings[0].device if readings else None,
+            category=DeadLetterCategory.UNKNOWN_DEVICE if unknown else DeadLetterCategory.MALFORMED,
+            received_at=datetime.now(UTC),
+        )
+
     def registered_readings(self, topic: str, readings: list[Reading]) -> list[Reading]:
         """Check the readings against the register; for families that report everything they measure,
         first drop the quantities the device is not registered for."""
-        if self._registry.decoder_for(topic).reports_all_quantities:
+        return self._registered(self._registry.decoder_for(topic), readings)
+
+    def _registered(self, decoder: Decoder, readings: list[Reading]) -> list[Reading]:
+        if decoder.reports_all_quantities:
             kept = [
                 r
                 for r in readings
@@ -107,11 +105,12 @@ class BatchWriter:
     def check_registered(self, readings: Sequence[Reading]) -> None:
         """Raise unless every reading's device is registered and measures that quantity."""
         for r in readings:
-            if self.devices.lookup(r.device) is None:
+            quantities = self.devices.quantities(r.device)
+            if quantities is None:
                 raise UnknownDeviceError(
                     f"device: unknown device {r.device!r} (register it in the asset register)"
                 )
-            if not self.devices.measures(r.device, r.quantity):
+            if r.quantity not in quantities:
                 raise PayloadError(f"values.{r.quantity}: device {r.device!r} does not measure {r.quantity}")
 
     def write_readings(self, readings: list[Reading]) -> None:

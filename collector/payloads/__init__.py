@@ -80,10 +80,19 @@ class DecoderRegistry:
 
     def decode(self, topic: str, payload: bytes) -> list[Reading]:
         """Decode with the first decoder that owns the topic, then check every reading."""
-        readings = self.decoder_for(topic).decode(topic, payload)
-        now = self.clock()
-        for reading in readings:
-            check_reading(reading, now=now)
+        return self.decode_with(self.decoder_for(topic), topic, payload, now=self.clock())
+
+    @staticmethod
+    def decode_with(decoder: Decoder, topic: str, payload: bytes, *, now: datetime) -> list[Reading]:
+        """Decode with a decoder already chosen for the topic and check against `now` (a batch reads the
+        clock once)."""
+        readings = decoder.decode(topic, payload)
+        # The native decoder validates with the contract's own model (quantity, range, offset, not in the
+        # future): checking again would only repeat it. Every other decoder, including one that forgot the
+        # catalogue, is checked here.
+        if type(decoder) is not NativeDecoder:
+            for reading in readings:
+                check_reading(reading, now=now)
         return readings
 
 
