@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityhall.audit import record
@@ -252,63 +253,81 @@ def intake(
     for item in parsed:
         known = session.get(XapiStatement, item.id)
         if known is not None or item.id in seen:
-            if known is not None and _comparable(known.statement) != _comparable(item.body):
-                raise ConflictError(
-                    "statement_conflict",
-                    f"statement {item.id} is already stored with different content",
-                    loc=("body", "id"),
-                )
+            _check_same(known, item)
             outcomes.append(StatementOutcome(item.id, stored=False, credited_s=0))
             continue
         seen.add(item.id)
-        if item.verb_id == VOIDED and item.object_type == "StatementRef":
-            _void(session, item)
-        credited_s = 0
-        if (
-            item.verb_id in CREDITED_VERBS
-            and item.completion is not False
-            and item.duration_s > 0
-            and not _already_credited(session, item)
-        ):
-            credited_s = item.duration_s
-        session.add(
-            XapiStatement(
-                id=item.id,
-                user_id=item.user.id,
-                verb_id=item.verb_id,
-                activity_id=item.activity_id,
-                duration_s=item.duration_s,
-                credited_s=credited_s,
-                occurred_at=item.occurred_at,
-                stored_at=now,
-                received_from=received_from,
-                statement=item.body,
-            )
-        )
-        if credited_s:
-            course_id = session.scalars(
-                select(Course.id).where(Course.xapi_activity_id == item.activity_id)
-            ).first()
-            session.add(
-                TrainingCredit(
-                    source_key=f"xapi:{item.id}",
-                    user_id=item.user.id,
-                    kind=HourKind.DIGITAL,
-                    duration_s=credited_s,
-                    credited_on=item.occurred_at.astimezone(TAIPEI).date(),
-                    course_id=course_id,
-                    created_at=now,
-                )
-            )
-        session.flush()
-        record(
-            session,
-            actor=received_from,
-            action="xapi_statement",
-            entity="training_xapi_statement",
-            entity_id=item.id,
-            before=None,
-            after={"user_id": item.user.id, "verb": item.verb_id, "credited_s": credited_s},
-        )
+        try:
+            with session.begin_nested():  # a savepoint: a concurrent post of the same id fails alone
+                credited_s = _store(session, item, received_from=received_from, now=now)
+        except IntegrityError:
+            # Another request stored this statement between our look-up and our insert: a replay after all.
+            _check_same(session.get(XapiStatement, item.id, populate_existing=True), item)
+            outcomes.append(StatementOutcome(item.id, stored=False, credited_s=0))
+            continue
         outcomes.append(StatementOutcome(item.id, stored=True, credited_s=credited_s))
     return outcomes
+
+
+def _check_same(known: XapiStatement | None, item: ParsedStatement) -> None:
+    """409 when a stored statement with this id says something else (the same content is a replay)."""
+    if known is not None and _comparable(known.statement) != _comparable(item.body):
+        raise ConflictError(
+            "statement_conflict",
+            f"statement {item.id} is already stored with different content",
+            loc=("body", "id"),
+        )
+
+
+def _store(session: Session, item: ParsedStatement, *, received_from: str, now: datetime) -> int:
+    """Store a new statement, credit its digital hours and audit it; returns the seconds credited."""
+    if item.verb_id == VOIDED and item.object_type == "StatementRef":
+        _void(session, item)
+    credited_s = 0
+    if (
+        item.verb_id in CREDITED_VERBS
+        and item.completion is not False
+        and item.duration_s > 0
+        and not _already_credited(session, item)
+    ):
+        credited_s = item.duration_s
+    session.add(
+        XapiStatement(
+            id=item.id,
+            user_id=item.user.id,
+            verb_id=item.verb_id,
+            activity_id=item.activity_id,
+            duration_s=item.duration_s,
+            credited_s=credited_s,
+            occurred_at=item.occurred_at,
+            stored_at=now,
+            received_from=received_from,
+            statement=item.body,
+        )
+    )
+    if credited_s:
+        course_id = session.scalars(
+            select(Course.id).where(Course.xapi_activity_id == item.activity_id)
+        ).first()
+        session.add(
+            TrainingCredit(
+                source_key=f"xapi:{item.id}",
+                user_id=item.user.id,
+                kind=HourKind.DIGITAL,
+                duration_s=credited_s,
+                credited_on=item.occurred_at.astimezone(TAIPEI).date(),
+                course_id=course_id,
+                created_at=now,
+            )
+        )
+    session.flush()
+    record(
+        session,
+        actor=received_from,
+        action="xapi_statement",
+        entity="training_xapi_statement",
+        entity_id=item.id,
+        before=None,
+        after={"user_id": item.user.id, "verb": item.verb_id, "credited_s": credited_s},
+    )
+    return credited_s
