@@ -68,7 +68,8 @@ class Principal:
         return self.id if self.kind == "user" else None
 
 
-def _user_from_token(session: Session, settings: Settings, token: str) -> Principal:
+def user_from_token(session: Session, settings: Settings, token: str) -> Principal:
+    """The active user a bearer token names; NotAuthenticatedError otherwise (pages reuse it for cookies)."""
     try:
         claims = decode_access_token(token, secret=settings.jwt_secret.get_secret_value())
     except InvalidTokenError as err:
@@ -102,7 +103,7 @@ def get_principal(
 ) -> Principal:
     """Authenticate from `Authorization: Bearer <jwt>` or `X-API-Key: cho_...`; 401 otherwise."""
     if token:
-        return _user_from_token(session, settings, token)
+        return user_from_token(session, settings, token)
     if api_key:
         return _service_from_key(session, api_key)
     raise NotAuthenticatedError("not_authenticated", "sign in with a bearer token or send an X-API-Key")

@@ -15,10 +15,9 @@ from urllib.parse import quote
 
 from fastapi import Depends, Form, HTTPException, Request, status
 
-from api.deps import Principal, RoleGate, SessionDep, SettingsDep
-from api.exceptions import PermissionDeniedError
-from cityhall.models import Role, User
-from cityhall.security import InvalidTokenError, decode_access_token
+from api.deps import Principal, RoleGate, SessionDep, SettingsDep, user_from_token
+from api.exceptions import NotAuthenticatedError, PermissionDeniedError
+from cityhall.models import Role
 from cityhall.settings import Settings
 
 SESSION_COOKIE = "cityhall_pages"
@@ -46,12 +45,9 @@ def page_principal(request: Request, session: SessionDep, settings: SettingsDep)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
-            claims = decode_access_token(token, secret=settings.jwt_secret.get_secret_value())
-            user = session.get(User, int(claims["sub"]))
-        except (InvalidTokenError, KeyError, TypeError, ValueError):
-            user = None
-        if user is not None and user.is_active:
-            return Principal(kind="user", id=user.id, name=user.username, role=user.role)
+            return user_from_token(session, settings, token)
+        except NotAuthenticatedError:
+            pass  # expired or revoked: sign in again
     raise _sign_in_redirect(request)
 
 
