@@ -26,19 +26,17 @@ import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.reasoncodes import ReasonCode
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall.contract import PayloadError, Reading
 from cityhall.db import transaction
-from cityhall.models import Alarm, AlarmState, Device
 from cityhall.mqtt import connect, make_client
 from cityhall.settings import Settings
 from rules.config import RuleDefinition
 from rules.engine import Finding, Status, Subject
 from rules.evaluation import Watch, bind
 from rules.repository import RuleBook
-from rules.runner import CycleReport, apply_findings, subjects
+from rules.runner import CycleReport, active_pairs, apply_findings, subjects
 
 log = structlog.get_logger(__name__)
 
@@ -184,7 +182,7 @@ class LiveEvaluator:
         everyone = [s for s, _ in self.known.values()]
         watches = [w for w in (bind(d, everyone) for d in instant) if w.subjects]
         with self.factory() as session:
-            breached = _open_alarms(session, [w.definition.key for w in watches])
+            breached = active_pairs(session, [w.definition.key for w in watches])
         partition = self.settings.rules_partition_pair
         return LiveState(watches, partition=partition, breached=breached, previous=previous)
 
@@ -285,15 +283,3 @@ class LiveEvaluator:
         self._client.loop_stop()
         self._wake.set()
         self._writer.join(timeout=30)
-
-
-def _open_alarms(session: Session, rule_keys: Sequence[str]) -> set[tuple[str, str]]:
-    """(rule key, device code) of the active alarms of the given rules."""
-    if not rule_keys:
-        return set()
-    stmt = (
-        select(Alarm.rule_key, Device.code)
-        .join(Device, Alarm.device_id == Device.id)
-        .where(Alarm.state == AlarmState.ACTIVE, Alarm.rule_key.in_(rule_keys))
-    )
-    return {(key, code) for key, code in session.execute(stmt)}

@@ -359,7 +359,7 @@ class RulesRunner:
             series = _Sliced(self.cache.series, since, now)
             findings = judge_watch(watch, series, now, only=only)
             with transaction(self.factory) as session:
-                alarmed = _alarmed(session, watch.definition.key)
+                alarmed = {code for _, code in active_pairs(session, [watch.definition.key])}
                 apply_findings(session, watch, findings, known, report, alarmed=alarmed)
         metrics.CYCLES.inc()
         metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
@@ -388,14 +388,16 @@ class RulesRunner:
         self._stop.set()
 
 
-def _alarmed(session: Session, rule_key: str) -> set[str]:
-    """Devices with an active alarm of the rule (one query)."""
+def active_pairs(session: Session, rule_keys: Sequence[str]) -> set[tuple[str, str]]:
+    """(rule key, device code) of the active alarms of the given rules (one query)."""
+    if not rule_keys:
+        return set()
     stmt = (
-        select(Device.code)
-        .join(Alarm, Alarm.device_id == Device.id)
-        .where(Alarm.rule_key == rule_key, Alarm.state == AlarmState.ACTIVE)
+        select(Alarm.rule_key, Device.code)
+        .join(Device, Alarm.device_id == Device.id)
+        .where(Alarm.state == AlarmState.ACTIVE, Alarm.rule_key.in_(rule_keys))
     )
-    return set(session.scalars(stmt))
+    return {(key, code) for key, code in session.execute(stmt)}
 
 
 class _Devices(Mapping[str, Window]):
