@@ -25,8 +25,10 @@ def _file_doc(settings: Settings) -> dict[str, Any]:
     return load_document(settings.rules_file)
 
 
-def _file_rules(settings: Settings) -> list[dict[str, Any]]:
-    return [r for r in _file_doc(settings).get("rules") or [] if isinstance(r, dict)]
+def _file_rules(settings: Settings, doc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The rules file's rules (from `doc` when the caller has read the file already)."""
+    doc = doc if doc is not None else _file_doc(settings)
+    return [r for r in doc.get("rules") or [] if isinstance(r, dict)]
 
 
 def _read_file_rule(doc: dict[str, Any]) -> RuleRead:
@@ -96,7 +98,7 @@ def validate(
     """Check a rule as the engine will load it, beside every other rule; errors name the body's field."""
     file_doc = _file_doc(settings)
     key = body.get("key")
-    if any(doc.get("key") == key for doc in _file_rules(settings)):
+    if any(doc.get("key") == key for doc in _file_rules(settings, file_doc)):
         raise ConflictError("rule_exists", f"rule {key!r} is defined in the rules file", loc=("body", "key"))
     others = [d for d in stored_documents(session) if d.get("key") != replacing]
     if key != replacing and any(d.get("key") == key for d in others):
