@@ -39,27 +39,6 @@ class CycleReport:
     cleared: list[tuple[str, str]] = field(default_factory=list)
 
 
-def target_devices(session: Session, definition: RuleDefinition) -> list[Device]:
-    """Active devices a rule watches that measure its quantity."""
-    t = definition.targets
-    stmt = (
-        select(Device)
-        .join(Space, Device.space_id == Space.id)
-        .join(Floor, Space.floor_id == Floor.id)
-        .join(Building, Floor.building_id == Building.id)
-        .where(Device.is_active.is_(True))
-    )
-    if t.devices:
-        stmt = stmt.where(Device.code.in_(t.devices))
-    if t.device_kinds:
-        stmt = stmt.where(Device.kind.in_(t.device_kinds))
-    if t.buildings:
-        stmt = stmt.where(Building.code.in_(t.buildings))
-    if t.serves is not None:
-        stmt = stmt.where(Device.serves == t.serves)
-    return [d for d in session.scalars(stmt.order_by(Device.code)) if definition.quantity in d.quantities]
-
-
 def subjects(session: Session) -> dict[str, tuple[Subject, Device]]:
     """Every active device as rules see it, with its row, by code (one query)."""
     stmt = (
