@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from sqlalchemy import Engine, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall import maintenance
 from cityhall.assets import import_assets, load_yaml, seed_path
@@ -44,15 +44,23 @@ from cityhall.maintenance import AlarmCondition, InfluxAlarmEventSink
 from cityhall.migrate import upgrade
 from cityhall.models import (
     Alarm,
+    Audience,
+    Booking,
+    BookingStatus,
     DeadLetter,
     DeadLetterCategory,
     Device,
     MaintenanceSchedule,
+    ResourceKind,
+    Role,
     Severity,
+    Space,
     Ticket,
     TicketPriority,
     TicketStatus,
     Trade,
+    User,
+    VenueResource,
 )
 from cityhall.timeseries.influx import InfluxStore
 from simulators.fleet import records_from_document, simulated
@@ -125,6 +133,7 @@ UNIT_RANGES: dict[str, tuple[float, float]] = {
     "percent": (0.0, 100.0),
     "ppm": (300.0, 5_000.0),
     "s": (0.0, 1e8),
+    "h": (0.0, 24.0),
     "none": (0.0, 1_000_000.0),
 }
 NO_UNIT_PANELS = {"row", "text"}
@@ -134,6 +143,8 @@ SPARSE = {
     "building.json:annotation Alarms raised",
     "building.json:panel Active alarms in this building A",
     "building.json:panel Open tickets in this building A",
+    "building.json:panel Venue bookings in range A",
+    "building.json:panel Venue hours booked per day A",
 }  # layout panels: no data, nothing to give a unit
 
 
@@ -600,7 +611,51 @@ def _story(engine: Engine, clock: Clock) -> list[float]:
                     received_at=_at(1, 3 + i),
                 )
             )
+    _bookings(factory)
     return [600.0, 2700.0, 1200.0]  # demand 10 min (via in_progress), leak 45 min, AC 20 min
+
+
+# The building dashboard's venue panels: YH-A's second meeting room, booked on both days of the range.
+BOOKINGS = [
+    ("Procurement briefing", BookingStatus.CONFIRMED, 1, 9, 3),  # title, status, day, hour, hours
+    ("Safety committee", BookingStatus.PENDING, 1, 14, 2),
+    ("Cancelled rehearsal", BookingStatus.CANCELLED, 1, 16, 2),
+    ("Budget review", BookingStatus.CHECKED_IN, 2, 10, 1),
+]
+
+
+def _bookings(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        space = session.scalars(select(Space).where(Space.code == "YH-A-3F-MR-01")).one()
+        room = VenueResource(
+            code="YH-A-MR-301",
+            name="3F meeting room",
+            kind=ResourceKind.MEETING_ROOM,
+            audience=Audience.INTERNAL,
+            space_id=space.id,
+            capacity_people=20,
+        )
+        session.add(room)
+        session.flush()
+        user = User(username="wang", full_name="Wang", role=Role.STAFF, email=None, password_hash="-")
+        session.add(user)
+        session.flush()
+        for title, status, day, hour, hours in BOOKINGS:
+            starts = _at(day, hour)
+            session.add(
+                Booking(
+                    resource_id=room.id,
+                    status=status,
+                    title=title,
+                    attendees=12,
+                    department="Secretariat",
+                    user_id=user.id,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=hours),
+                    block_until=starts + timedelta(hours=hours),
+                    created_by="wang",
+                )
+            )
 
 
 @pytest.fixture(scope="module")
@@ -813,6 +868,26 @@ def test_alarm_and_ticket_figures(loaded: Loaded) -> None:
         "medium": 1200.0,
         "low": None,
     }
+
+
+def test_venue_booking_panels(loaded: Loaded) -> None:
+    """The building's venue panels count active bookings only, per Asia/Taipei day."""
+    results = {
+        c["building"]: rows for c, rows in run(loaded, _query("building.json", "Venue hours booked per day"))
+    }
+    assert results["MZ-A"] == []
+    days = {(r["time"].astimezone(TAIPEI).date(), r["metric"]): float(r["value"]) for r in results["YH-A"]}
+    first = RANGE_FROM.date()
+    assert days == {(first, "YH-A-MR-301"): 5.0, (first + timedelta(days=1), "YH-A-MR-301"): 1.0}
+    table = {
+        c["building"]: rows for c, rows in run(loaded, _query("building.json", "Venue bookings in range"))
+    }
+    assert [r["title"] for r in table["YH-A"]] == [
+        "Procurement briefing",
+        "Safety committee",
+        "Budget review",
+    ]
+    assert table["YH-A"][0]["starts"] == f"{first:%Y-%m-%d} 09:00"
 
 
 def test_alarm_annotations_come_from_the_events_measurement(loaded: Loaded) -> None:
