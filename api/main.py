@@ -15,6 +15,7 @@ from api.assets.router import router as assets_router
 from api.audit.router import router as audit_router
 from api.auth.router import router as auth_router
 from api.collector.router import router as collector_router
+from api.conservation.router import router as conservation_router
 from api.crews.router import router as crews_router
 from api.crews.router import schedules_router
 from api.dorms.router import router as dorms_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         dorms_router,
         training_router,
         training_pages_router,
+        conservation_router,
         web_router,
     ):
         app.include_router(router)

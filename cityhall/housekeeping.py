@@ -1,14 +1,16 @@
 """The periodic work beside rule evaluation: escalate unacknowledged alarms, open due preventive-maintenance
-jobs, write alarm events to InfluxDB, and send notifications. Runs in the rules process (and the demo)."""
+jobs, write alarm events to InfluxDB, keep the daily register rollups current, and send notifications. Runs in
+the rules process (and the demo)."""
 
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityhall.energy.daily import recent_days, rollup_registers
 from cityhall.maintenance import InfluxAlarmEventSink, run_maintenance_cycle
 from cityhall.notify.service import NotificationService
 from cityhall.settings import Settings
@@ -29,7 +31,9 @@ class Housekeeping:
         self.settings = settings
         self.interval_s = interval_s
         # Without InfluxDB (the demo) alarm events stay in their outbox; the audit log has every transition.
-        self.sink = InfluxAlarmEventSink(InfluxStore.from_settings(settings)) if settings.influx_url else None
+        self.store = InfluxStore.from_settings(settings) if settings.influx_url else None
+        self.sink = InfluxAlarmEventSink(self.store) if self.store is not None else None
+        self._wide_rollup_at: datetime | None = None
         self.notifier = NotificationService(settings=settings, session_factory=session_factory)
         self._stop = threading.Event()
 
@@ -48,9 +52,26 @@ class Housekeeping:
         except Exception:  # the loop's edge
             log.exception("training_reminders_failed")
         try:
+            self.roll_up_registers(now)
+        except Exception:  # the loop's edge
+            log.exception("energy_rollup_failed")
+        try:
             self.notifier.run_once(now)
         except Exception:  # the loop's edge
             log.exception("notify_cycle_failed")
+
+    def roll_up_registers(self, now: datetime | None = None) -> int:
+        """Rebuild the daily register rollups of yesterday and today, and once an hour of the last
+        `energy_rollup_days` days (readings drained late from a collector's spool); points written."""
+        if self.store is None:
+            return 0
+        now = now or datetime.now(UTC)
+        days = 2
+        if self._wide_rollup_at is None or now - self._wide_rollup_at >= timedelta(hours=1):
+            days = self.settings.energy_rollup_days
+            self._wide_rollup_at = now
+        since, until = recent_days(now, days)
+        return rollup_registers(self.store, since=since, until=until)
 
     def run_forever(self) -> None:
         """Cycle until stop()."""
@@ -58,6 +79,8 @@ class Housekeeping:
             self.run_once()
             self._stop.wait(self.interval_s)
         self.notifier.close()
+        if self.store is not None:
+            self.store.close()
 
     def stop(self) -> None:
         """Ask run_forever to return after the current pass."""

@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     influx_token: SecretStr = Field(
         SecretStr(""), description="InfluxDB 2.x/3.x token (v1 compatibility API)"
     )
+    asset_register_file: str = Field(
+        "",
+        description="The asset document (YAML or CSV, docs/assets.md) last imported; energy figures, targets "
+        "and reports take departments and virtual meters from it. Empty: the bundled seed register",
+    )
+    energy_rollup_days: int = Field(
+        7,
+        ge=2,
+        le=366,
+        description="Local days of daily register rollups (docs/energy.md) the housekeeping loop rebuilds "
+        "once an hour, for readings drained late; yesterday and today are rebuilt on every pass",
+    )
 
     collector_batch_size: int = Field(500, ge=1, le=100_000, description="Readings per write batch")
     collector_flush_seconds: float = Field(

@@ -92,3 +92,60 @@ def from_catalogue(quantity_key: str, value: float, unit: str) -> float:
     """The inverse of to_catalogue: a catalogue value expressed in a device's `unit`."""
     conversion = _conversion(quantity_key, unit)
     return value if conversion is None else conversion.invert(value)
+
+
+# --- amounts entered by people (conservation entries and targets), into an area's unit ---
+# Kept apart from CONVERSIONS, whose targets are the sensor catalogue's units: paper has no sensor.
+SHEETS_PER_REAM = 500  # 一令 = 500 sheets
+REAMS_PER_BOX = 5  # a box (箱) of copier paper holds 5 reams of 500 sheets
+
+AMOUNT_CONVERSIONS: dict[tuple[str, str], Conversion] = {
+    (c.from_unit, c.to_unit): c
+    for c in (
+        Conversion("Wh", "kWh", divide=1000.0),
+        Conversion("MWh", "kWh", multiply=1000.0),
+        Conversion("L", "m3", divide=1000.0),
+        Conversion("kL", "m3"),
+        Conversion("sheet", "ream", divide=float(SHEETS_PER_REAM)),
+        Conversion("box", "ream", multiply=float(REAMS_PER_BOX)),
+    )
+}
+# Spellings people type for the same unit.
+_AMOUNT_ALIASES = {
+    "kwh": "kWh",
+    "wh": "Wh",
+    "mwh": "MWh",
+    "m3": "m3",
+    "m³": "m3",
+    "l": "L",
+    "litre": "L",
+    "litres": "L",
+    "liter": "L",
+    "liters": "L",
+    "kl": "kL",
+    "ream": "ream",
+    "reams": "ream",
+    "令": "ream",
+    "sheet": "sheet",
+    "sheets": "sheet",
+    "張": "sheet",
+    "box": "box",
+    "boxes": "box",
+    "箱": "box",
+}
+
+
+def amount_units(to_unit: str) -> list[str]:
+    """Every unit an amount can be given in to be converted into `to_unit` (itself first)."""
+    return [to_unit, *sorted(f for f, t in AMOUNT_CONVERSIONS if t == to_unit)]
+
+
+def to_amount_unit(value: float, unit: str, to_unit: str) -> float:
+    """`value` in `unit` expressed in `to_unit`: (2500, "sheets", "ream") -> 5.0; UnitError otherwise."""
+    canonical = _AMOUNT_ALIASES.get(unit.strip().lower(), unit.strip())
+    if canonical == to_unit:
+        return value
+    conversion = AMOUNT_CONVERSIONS.get((canonical, to_unit))
+    if conversion is None:
+        raise UnitError(f"cannot convert {unit!r} into {to_unit}; known: {amount_units(to_unit)}")
+    return conversion.apply(value)

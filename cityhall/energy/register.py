@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
-from cityhall.assets import AssetDocument, DeviceSpec
+from cityhall.assets import AssetDocument, DeviceSpec, load_csv, load_yaml, seed_path
 from cityhall.models.assets import DeviceKind, SpaceKind
+from cityhall.settings import Settings
 
 WHOLE_BUILDING = "whole building"
 # People who work or live in a building; halls and lobbies hold visitors, who are not its occupants.
@@ -157,3 +159,18 @@ def _space_meters(site: str, building: str, space: str, devices: Iterable[Device
         for d in devices
         if d.kind in _AREA_OF_KIND
     }
+
+
+_LOADED: dict[tuple[Path, float], MeterRegister] = {}
+
+
+def configured_register(settings: Settings) -> MeterRegister:
+    """The energy view of the asset document named by CITYHALL_ASSET_REGISTER_FILE (the seed when empty),
+    read again when the file changes. Raises AssetImportError naming the file and line if it is invalid."""
+    path = Path(settings.asset_register_file) if settings.asset_register_file else seed_path()
+    key = (path.resolve(), path.stat().st_mtime)
+    if key not in _LOADED:
+        doc = load_csv(path) if path.suffix.lower() == ".csv" else load_yaml(path)
+        _LOADED.clear()
+        _LOADED[key] = register_from_document(doc)
+    return _LOADED[key]

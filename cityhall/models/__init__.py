@@ -3,6 +3,22 @@
 from cityhall.models.alarms import Alarm, AlarmEventOutbox, AlarmShelf, AlarmState, Severity
 from cityhall.models.assets import Building, BuildingUse, Device, DeviceKind, Floor, Site, Space, SpaceKind
 from cityhall.models.audit import AuditEntry
+from cityhall.models.conservation import (
+    AREA_UNITS,
+    CommitteeAction,
+    CommitteeActionStatus,
+    CommitteeMeeting,
+    ConservationArea,
+    ConservationProgramme,
+    ConservationTarget,
+    ConsumptionEntry,
+    MeetingStatus,
+    ProgrammeAreaTarget,
+    ProgrammeMeasure,
+    ProgrammeReview,
+    ProgrammeStatus,
+    ReviewDecision,
+)
 from cityhall.models.crews import Crew, MaintenanceSchedule, crew_buildings, crew_members
 from cityhall.models.dorms import (
     CleaningStatus,
@@ -65,6 +81,7 @@ from cityhall.models.venues import (
 
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
+    "AREA_UNITS",
     "PROCUREMENT_CATEGORIES",
     "ActionStatus",
     "Alarm",
@@ -84,6 +101,13 @@ __all__ = [
     "Certificate",
     "CertificateReminder",
     "CleaningStatus",
+    "CommitteeAction",
+    "CommitteeActionStatus",
+    "CommitteeMeeting",
+    "ConservationArea",
+    "ConservationProgramme",
+    "ConservationTarget",
+    "ConsumptionEntry",
     "Course",
     "CourseCategory",
     "Crew",
@@ -105,12 +129,18 @@ __all__ = [
     "HousekeepingTask",
     "Inspection",
     "MaintenanceSchedule",
+    "MeetingStatus",
     "NotificationLog",
+    "ProgrammeAreaTarget",
+    "ProgrammeMeasure",
+    "ProgrammeReview",
+    "ProgrammeStatus",
     "Quota",
     "QuotaPeriod",
     "QuotaScope",
     "ReadingRow",
     "ResourceKind",
+    "ReviewDecision",
     "Role",
     "SessionStatus",
     "Severity",

@@ -1,0 +1,1 @@
+"""Conservation in four areas and the energy-conservation committee."""
