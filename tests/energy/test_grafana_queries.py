@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,10 +48,17 @@ from cityhall.models import (
     Audience,
     Booking,
     BookingStatus,
+    CommitteeAction,
+    CommitteeActionStatus,
+    CommitteeMeeting,
+    ConservationArea,
+    ConservationTarget,
+    ConsumptionEntry,
     DeadLetter,
     DeadLetterCategory,
     Device,
     MaintenanceSchedule,
+    MeetingStatus,
     ResourceKind,
     Role,
     Severity,
@@ -135,6 +142,7 @@ UNIT_RANGES: dict[str, tuple[float, float]] = {
     "ppm": (300.0, 5_000.0),
     "s": (0.0, 1e8),
     "h": (0.0, 24.0),
+    "suffix: ream": (0.0, 100_000.0),
     "none": (0.0, 1_000_000.0),
 }
 NO_UNIT_PANELS = {"row", "text"}
@@ -615,6 +623,7 @@ def _story(engine: Engine, clock: Clock) -> list[float]:
                 )
             )
     _bookings(factory)
+    _conservation(factory)
     return [600.0, 2700.0, 1200.0]  # demand 10 min (via in_progress), leak 45 min, AC 20 min
 
 
@@ -625,6 +634,66 @@ BOOKINGS = [
     ("Cancelled rehearsal", BookingStatus.CANCELLED, 1, 16, 2),
     ("Budget review", BookingStatus.CHECKED_IN, 2, 10, 1),
 ]
+
+
+# The four-areas panels from PostgreSQL: July's paper and bought fuel, targets for 2026, committee actions.
+ENTRIES = [  # department, area, amount, unit, source
+    ("SEC", ConservationArea.PAPER, 40.0, "ream", "supply office"),
+    ("SEC", ConservationArea.PAPER, 2.5, "ream", "print shop"),
+    ("CIVIL", ConservationArea.PAPER, 12.0, "ream", "supply office"),
+    ("SEC", ConservationArea.FUEL, 0.4, "m3", "fuel card"),
+]
+
+
+def _conservation(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        for department, area, amount, unit, source in ENTRIES:
+            session.add(
+                ConsumptionEntry(
+                    department_code=department,
+                    area=area,
+                    month=date(2026, 7, 1),
+                    amount=amount,
+                    unit=unit,
+                    entered_amount=amount,
+                    entered_unit=unit,
+                    source=source,
+                    entered_by="lin",
+                )
+            )
+        for area, amount, unit in (
+            (ConservationArea.ELECTRICITY, 900_000.0, "kWh"),
+            (ConservationArea.PAPER, 480.0, "ream"),
+        ):
+            session.add(
+                ConservationTarget(
+                    department_code="SEC",
+                    year=2026,
+                    area=area,
+                    target_amount=amount,
+                    unit=unit,
+                    created_by="chen",
+                )
+            )
+        meeting = CommitteeMeeting(
+            title="Energy committee, July", starts_at=_at(1, 14), status=MeetingStatus.HELD, created_by="chen"
+        )
+        session.add(meeting)
+        session.flush()
+        for due, status in (
+            (date(2026, 7, 31), CommitteeActionStatus.OPEN),
+            (date(2026, 7, 20), CommitteeActionStatus.DONE),
+        ):
+            session.add(
+                CommitteeAction(
+                    meeting_id=meeting.id,
+                    description="Survey lighting",
+                    owner_name="Lin",
+                    due_on=due,
+                    status=status,
+                    done_at=_at(2, 9) if status is CommitteeActionStatus.DONE else None,
+                )
+            )
 
 
 def _bookings(factory: sessionmaker[Session]) -> None:
@@ -918,6 +987,26 @@ def test_venue_booking_panels(loaded: Loaded) -> None:
         "Budget review",
     ]
     assert table["YH-A"][0]["starts"] == f"{first:%Y-%m-%d} 09:00"
+
+
+def test_four_areas_entries_targets_and_actions(loaded: Loaded) -> None:
+    """Paper and bought fuel per department and month, the year's targets, and overdue committee actions."""
+    board = "four-areas.json"
+    ((_, rows),) = run(loaded, _query(board, "Paper per month by department"))
+    july = datetime(2026, 7, 1, tzinfo=TAIPEI)
+    assert {(r["time"], r["metric"]): r["value"] for r in rows} == {
+        (july, "CIVIL"): 12.0,
+        (july, "SEC"): 42.5,
+    }
+    ((_, rows),) = run(loaded, _query(board, "Fuel bought per month by department"))
+    assert [(r["metric"], r["value"]) for r in rows] == [("SEC", 0.4)]
+    ((_, rows),) = run(loaded, _query(board, "Targets for the range's year"))
+    assert [(r["department"], r["area"], r["target"], r["unit"]) for r in rows] == [
+        ("SEC", "electricity", 900_000.0, "kWh"),
+        ("SEC", "paper", 480.0, "ream"),
+    ]
+    ((_, rows),) = run(loaded, _query(board, "Committee actions overdue"))
+    assert rows == [{"overdue": 1}]  # the open one; the done one is not overdue
 
 
 def test_alarm_annotations_come_from_the_events_measurement(loaded: Loaded) -> None:
