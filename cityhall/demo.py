@@ -6,6 +6,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -75,8 +76,6 @@ def _seed_venues(session: Session) -> None:
     """A public hall, an internal meeting room and the four dormitory rooms, each on its seed space, and a
     weekly cleaning plan; skipped when they exist (a demo restarted without --fresh)."""
     # Imported here like the other demo-only pieces; the seed spaces come from cityhall/seed/tainan.yaml.
-    from datetime import UTC, datetime  # noqa: PLC0415
-
     from cityhall.models import Audience, ResourceKind, Space, VenueResource  # noqa: PLC0415
     from cityhall.venues.dorms import create_plan  # noqa: PLC0415
 
@@ -115,6 +114,76 @@ def _seed_venues(session: Session) -> None:
         dtstart=datetime(2026, 1, 1, 2, tzinfo=UTC),
         actor="system:demo",
     )
+
+
+def _seed_conservation(session: Session, now: datetime) -> None:
+    """This year's four-area targets for three departments, their paper entries so far, a held committee
+    meeting with its minutes and action items; skipped when targets exist."""
+    from cityhall.conservation.committee import (  # noqa: PLC0415
+        ActionValues,
+        MeetingValues,
+        add_action,
+        create_meeting,
+        record_minutes,
+    )
+    from cityhall.conservation.targets import EntryValues, TargetValues, create_target, post_entry  # noqa: PLC0415
+    from cityhall.energy.periods import TAIPEI  # noqa: PLC0415
+    from cityhall.energy.register import register_from_document  # noqa: PLC0415
+    from cityhall.models import ConservationArea, ConservationTarget  # noqa: PLC0415
+
+    if session.scalar(select(ConservationTarget.id).limit(1)) is not None:
+        return
+    register = register_from_document(load_yaml(seed_path()))
+    local = now.astimezone(TAIPEI)
+    actor = "system:demo"
+    plans = {  # department: (paper reams a year, electricity kWh a year)
+        "SEC": (1_200.0, 310_000.0),
+        "CIVIL": (300.0, 62_000.0),
+        "EDU": (420.0, 48_000.0),
+    }
+    for department, (paper, electricity) in plans.items():
+        for area, amount, unit in (
+            (ConservationArea.PAPER, paper, "ream"),
+            (ConservationArea.ELECTRICITY, electricity, "kWh"),
+        ):
+            create_target(
+                session, register=register, department_code=department, year=local.year, area=area,
+                values=TargetValues(amount, unit, amount * 1.05, local.year - 1), actor=actor,
+            )  # fmt: skip
+        for month in range(1, local.month):  # months that have ended: a little under or over plan
+            used = paper / 12 * (0.9 + 0.03 * (month % 5))
+            entry = EntryValues(
+                department,
+                ConservationArea.PAPER,
+                date(local.year, month, 1),
+                used,
+                "ream",
+                "stationery store",
+            )
+            post_entry(session, register=register, values=entry, actor=actor)
+    held = MeetingValues(
+        "Energy-conservation committee, quarterly meeting",
+        now - timedelta(days=10),
+        "Municipal Affairs Meeting Room (市政會議室)",
+        ("Secretariat", "Civil Affairs Bureau", "Education Bureau"),
+    )
+    meeting = create_meeting(session, values=held, actor=actor)
+    record_minutes(
+        session, meeting=meeting, actor=actor,
+        minutes="Reviewed the four areas year to date. Paper use is on plan; the Secretariat will pilot "
+        "double-sided printing by default. Lighting survey of the car parks to be reported next meeting.",
+    )  # fmt: skip
+    for description, days in (
+        ("Set double-sided printing as the default on all Secretariat printers", -3),
+        ("Survey car-park lighting and propose LED retrofits", 30),
+    ):
+        due = (local + timedelta(days=days)).date()
+        add_action(
+            session,
+            meeting=meeting,
+            values=ActionValues(description, due, owner_name="General Affairs"),
+            actor=actor,
+        )
 
 
 def start_demo(
@@ -161,6 +230,7 @@ def start_demo(
     log.info("demo_assets_imported", summary=str(summary))
     with transaction(factory) as session:
         _seed_venues(session)
+        _seed_conservation(session, datetime.now(UTC))
     stack = DemoStack(settings=settings, session_factory=factory, admin_password=_ensure_admin(factory))
     stack.stops.append(broker.stop)
 

@@ -32,6 +32,13 @@ def test_demo_story_raises_and_clears(tmp_path: Path) -> None:
             headers = sign_in(client, DEMO_ADMIN, stack.admin_password)
             devices = client.get("/devices?limit=500", headers=headers).json()
             assert devices["total"] >= 60  # the seeded civic centers and dormitory
+            # The conservation seed: targets, paper entered so far, a held meeting with an overdue action.
+            progress = client.get("/conservation/progress", headers=headers).json()
+            paper = {r["department"]: r for r in progress["items"] if r["area"] == "paper" and r["target"]}
+            assert set(paper) == {"SEC", "CIVIL", "EDU"}
+            assert all(r["unit"] == "ream" and r["metered"] == 0 for r in paper.values())
+            overdue = client.get("/conservation/actions?overdue=true", headers=headers).json()
+            assert [a["description"][:26] for a in overdue["items"]] == ["Set double-sided printing "]
 
             tickets = wait_for(
                 lambda: get_items(client, "/tickets", headers),
