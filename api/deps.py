@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.exceptions import NotAuthenticatedError, PermissionDeniedError
+from cityhall.errors import InvalidInputError
 from cityhall.models import ApiKey, Role, User
 from cityhall.security import InvalidTokenError, api_key_prefix, decode_access_token, digest_matches
 from cityhall.settings import Settings
@@ -157,3 +158,21 @@ def route_access(route: APIRoute) -> frozenset[Role] | Literal["public"] | None:
             found = True
             roles |= call.roles
     return frozenset(roles | {Role.ADMIN}) if found else None
+
+
+MAX_CSV_BYTES = 2_000_000
+CSV_REQUEST_BODY = {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+
+
+async def csv_text(request: Request) -> str:
+    """The body of a CSV upload (`Content-Type: text/csv`), at most 2 MB of UTF-8 (a BOM is allowed)."""
+    raw = await request.body()
+    if len(raw) > MAX_CSV_BYTES:
+        raise InvalidInputError("file_too_large", "at most 2 MB per file", loc=("body", "file"))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError("not_utf8", "the file must be UTF-8 text", loc=("body", "file")) from err
+
+
+CsvText = Annotated[str, Depends(csv_text)]

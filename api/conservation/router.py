@@ -31,8 +31,10 @@ from api.conservation.schemas import (
     ActionDone,
     ActionRead,
     ActionWrite,
+    EntriesImportRead,
     EntryRead,
     EntryWrite,
+    ImportProblemRead,
     MeetingRead,
     MeetingUpdate,
     MeetingWrite,
@@ -46,10 +48,10 @@ from api.conservation.schemas import (
     TargetRead,
     TargetUpdate,
 )
-from api.deps import SessionDep
+from api.deps import CSV_REQUEST_BODY, CsvText, SessionDep
 from api.exceptions import PermissionDeniedError
 from api.pagination import Page, PageDep, paginate
-from cityhall.conservation import committee, programmes, targets
+from cityhall.conservation import committee, importer, programmes, targets
 from cityhall.conservation.progress import four_areas_progress
 from cityhall.models import (
     CommitteeActionStatus,
@@ -229,6 +231,40 @@ def post_entry(
     if posted.outcome != "created":
         response.status_code = status.HTTP_200_OK
     return service.entry_read(posted.entry, posted.outcome)
+
+
+@router.post(
+    "/entries/import",
+    response_model=EntriesImportRead,
+    openapi_extra={
+        "requestBody": {
+            **CSV_REQUEST_BODY,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "department,area,month,amount,unit,source,note\n"
+                    "SEC,paper,2026-10,95,ream,stationery store,\n",
+                }
+            },
+        }
+    },
+)
+def import_entries(
+    who: Entrant, text: CsvText, session: SessionDep, register: RegisterDep
+) -> EntriesImportRead:
+    """Import monthly entries from CSV (columns `department, area, month, amount, unit, source`, optional
+    `note`): valid rows are kept, each other row is reported with its line and column; importing the same
+    file again changes nothing."""
+    report = importer.import_entries(session, register=register, text=text, actor=who.actor)
+    return EntriesImportRead(
+        rows=report.rows,
+        created=report.created,
+        replaced=report.replaced,
+        unchanged=report.unchanged,
+        problems=[
+            ImportProblemRead(line=p.line, column=p.column, message=p.message) for p in report.problems
+        ],
+    )
 
 
 @router.put("/entries", response_model=EntryRead)

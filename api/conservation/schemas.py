@@ -319,3 +319,21 @@ class ProgrammeRead(BaseModel):
     measures: list[MeasureRead]
     area_targets: list[AreaTargetRead]
     reviews: list[ReviewRead]
+
+
+class ImportProblemRead(BaseModel):
+    """A line of an imported file that was not kept, and the column at fault."""
+
+    line: int
+    column: str
+    message: str
+
+
+class EntriesImportRead(BaseModel):
+    """What a CSV import did; importing the same file again gives only `unchanged`."""
+
+    rows: int
+    created: int
+    replaced: int
+    unchanged: int
+    problems: list[ImportProblemRead]

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from sqlalchemy import or_, select
 
-from api.deps import Principal, SessionDep, require_roles
+from api.deps import CsvText, Principal, SessionDep, require_roles
 from api.exceptions import PermissionDeniedError
 from api.pagination import Page, PageDep, paginate
 from api.training import service
@@ -253,16 +253,6 @@ def cancel_enrolment(who: Caller, row: ValidSession, user_id: int, session: Sess
 
 # --- attendance ---
 
-MAX_CSV_BYTES = 2_000_000
-
-
-async def csv_body(request: Request) -> bytes:
-    """The raw request body of a CSV upload (at most 2 MB)."""
-    raw = await request.body()
-    if len(raw) > MAX_CSV_BYTES:
-        raise InvalidInputError("file_too_large", "at most 2 MB per file", loc=("body", "file"))
-    return raw
-
 
 @router.get("/sessions/{session_id}/roster", response_model=list[RosterLine])
 def roster(who: Caller, row: ValidSession, session: SessionDep) -> list[RosterLine]:
@@ -327,15 +317,11 @@ def take_attendance(
     },
 )
 def import_attendance(
-    who: Caller, row: ValidSession, session: SessionDep, raw: Annotated[bytes, Depends(csv_body)]
+    who: Caller, row: ValidSession, session: SessionDep, text: CsvText
 ) -> AttendanceReportRead:
     """Import attendance from CSV (columns `username`, `hours`): valid rows are kept, the rest reported per
     row; importing the same file again changes nothing."""
     service.require_attendance_taker(who)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InvalidInputError("not_utf8", "the file must be UTF-8 text", loc=("body", "file")) from err
     lines = attendance.parse_csv(text)
     locked = catalogue.get_session(session, row.id, lock=True)
     report = attendance.record_lines(session, row=locked, lines=lines, source="csv", actor=who.actor)

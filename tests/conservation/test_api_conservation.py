@@ -614,3 +614,67 @@ def test_programme_workflow_and_reviews(
     actions = [a.action for a in _audit(session_factory, "conservation_programme") if a.entity_id == str(pid)]
     assert actions == ["create", "submit", "review", "update", "submit", "review"]
     assert len(_audit(session_factory, "conservation_review")) == 2
+
+
+def test_entries_import_from_csv_keeps_good_rows_and_names_bad_ones(
+    client: TestClient, auth_for: AuthFor, session_factory: sessionmaker[Session]
+) -> None:
+    sam = auth_for("sam")
+    csv_headers = {**sam, "Content-Type": "text/csv"}
+    later = (_today() + timedelta(days=62)).strftime("%Y-%m")
+    text = (
+        "\ufeffDepartment,Area,Month,Amount,Unit,Source,Note\n"
+        "DBAS,paper,2026-01,2500,sheets,stationery store,A4\n"
+        'DBAS,fuel,2026-01,"1,200",L,fuel card,\n'
+        "\n"
+        "PERS,paper,2026-02,12,reams,stationery store,\n"
+        "XX,paper,2026-02,12,ream,stationery store,\n"  # line 6: unknown department
+        "PERS,ink,2026-02,12,ream,stationery store,\n"  # line 7: unknown area
+        "PERS,paper,2026/2,12,ream,stationery store,\n"  # line 8: bad month
+        "PERS,paper,2026-03,lots,ream,stationery store,\n"  # line 9: bad amount
+        "PERS,paper,2026-03,12,kg,stationery store,\n"  # line 10: a unit paper cannot be in
+        f"PERS,paper,{later},12,ream,stationery store,\n"  # line 11: a month not begun
+        "PERS,paper,2026-03,12,ream,,\n"  # line 12: no source
+    )
+    resp = client.post("/conservation/entries/import", content=text.encode(), headers=csv_headers)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["rows"], body["created"], body["replaced"], body["unchanged"]) == (10, 3, 0, 0)
+    assert [(p["line"], p["column"]) for p in body["problems"]] == [
+        (6, "department"),
+        (7, "area"),
+        (8, "month"),
+        (9, "amount"),
+        (10, "unit"),
+        (11, "month"),
+        (12, "source"),
+    ]
+    assert "XX" in body["problems"][0]["message"]
+    with transaction(session_factory) as session:
+        stored = {
+            (e.department_code, e.area.value): (e.amount, e.unit)
+            for e in session.scalars(select(ConsumptionEntry))
+        }
+    assert stored == {
+        ("DBAS", "paper"): (5.0, "ream"),
+        ("DBAS", "fuel"): (1.2, "m3"),
+        ("PERS", "paper"): (12.0, "ream"),
+    }
+    again = client.post("/conservation/entries/import", content=text.encode(), headers=csv_headers).json()
+    assert (again["created"], again["replaced"], again["unchanged"]) == (0, 0, 3)  # the same file: no change
+    missing = client.post(
+        "/conservation/entries/import", content=b"department,area\nDBAS,paper\n", headers=csv_headers
+    )
+    assert (missing.status_code, _loc(missing)) == (422, ["body", "file"])
+    latin1 = client.post(
+        "/conservation/entries/import", content="department,área\n".encode("latin-1"), headers=csv_headers
+    )
+    assert (latin1.status_code, _loc(latin1)) == (422, ["body", "file"])
+    assert (
+        client.post(
+            "/conservation/entries/import",
+            content=text.encode(),
+            headers={**auth_for("audrey"), "Content-Type": "text/csv"},
+        ).status_code
+        == 403
+    )
