@@ -35,6 +35,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CITYHALL_DATA_DIR=/data
 
+# Committee reports print Chinese names in their PDFs with this CJK font (docs/reports.md).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 cityhall \
     && useradd --system --uid 10001 --gid cityhall --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin cityhall \

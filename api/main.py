@@ -22,6 +22,7 @@ from api.dorms.router import router as dorms_router
 from api.exceptions import install_error_handlers
 from api.health.metrics import RequestObserver
 from api.health.router import router as health_router
+from api.reports.router import router as reports_router
 from api.rules.router import router as rules_router
 from api.tickets.router import router as tickets_router
 from api.training.pages import pages_router as training_pages_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         training_router,
         training_pages_router,
         conservation_router,
+        reports_router,
         web_router,
     ):
         app.include_router(router)

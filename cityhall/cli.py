@@ -26,10 +26,14 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 assets_app = typer.Typer(help="The asset register.", no_args_is_help=True)
 rules_app = typer.Typer(help="The rules engine.")
+energy_app = typer.Typer(
+    help="Energy figures and the energy-conservation committee's reports.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(assets_app, name="assets")
 app.add_typer(rules_app, name="rules")
+app.add_typer(energy_app, name="energy")
 
 
 def _settings(*, production: bool = True) -> Settings:
@@ -458,6 +462,87 @@ def assets_import(file: Annotated[Path, typer.Argument(help="YAML or CSV asset f
     for entity, counts in summary.counts.items():
         line = f"{counts.created:>5} created {counts.updated:>5} updated {counts.unchanged:>5} unchanged"
         typer.echo(f"{entity:<9} {line}")
+
+
+@energy_app.command("report")
+def energy_report(  # noqa: PLR0917 - typer passes one argument per option
+    month: Annotated[
+        str | None, typer.Option(help="Monthly report for this Asia/Taipei month, e.g. 2026-10")
+    ] = None,
+    quarter: Annotated[
+        str | None, typer.Option(help="Quarterly report for this quarter, e.g. 2026Q3")
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="Files to write, comma-separated: pdf,html,xlsx")
+    ] = "pdf,html,xlsx",
+    out: Annotated[Path, typer.Option(help="Directory the files are written to")] = Path(),
+    store: Annotated[
+        bool, typer.Option("--store", help="Also store the report in the database (as `cli`)")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option(help="With --store: replace a report stored for this period")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Generate the energy-conservation committee's monthly or quarterly report (PDF, HTML, XLSX)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    from cityhall.db import make_engine, make_sessionmaker  # noqa: PLC0415
+    from cityhall.energy.register import configured_register  # noqa: PLC0415
+    from cityhall.models import ReportKind  # noqa: PLC0415
+    from cityhall.reports.period import report_period  # noqa: PLC0415
+    from cityhall.reports.store import GENERATE_STEPS, ReportFormat, file_name, generate_report, save_report  # noqa: PLC0415
+    from cityhall.timeseries.influx import InfluxStore  # noqa: PLC0415
+
+    if (month is None) == (quarter is None):
+        raise _fail("give either --month YYYY-MM or --quarter YYYYQn")
+    try:
+        wanted = [ReportFormat(f.strip().lower()) for f in formats.split(",") if f.strip()]
+        kind = ReportKind.MONTHLY if month else ReportKind.QUARTERLY
+        period = report_period(kind, month or quarter or "")
+    except ValueError as err:
+        raise _fail(f"--format: one or more of pdf, html, xlsx ({err})") from err
+    except DomainError as err:
+        raise _fail(f"--month/--quarter: {err.message}") from err
+    settings = _settings(production=False)
+    if not settings.influx_url:
+        raise _fail("committee reports read InfluxDB: set CITYHALL_INFLUX_URL")
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    influx = InfluxStore.from_settings(settings)
+    columns = (TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, disable=not progress, transient=True) as bar, factory() as session:
+            task = bar.add_task(period.title, total=len(GENERATE_STEPS))
+            done: list[str] = []
+
+            def step(name: str) -> None:
+                bar.update(task, description=name, completed=len(done))
+                done.append(name)
+
+            generated = generate_report(
+                session,
+                influx,
+                configured_register(settings),
+                period=period,
+                weather_device=settings.energy_weather_device or None,
+                formats=wanted or list(ReportFormat),
+                on_step=step,
+            )
+            bar.update(task, completed=len(GENERATE_STEPS), description="done")
+    finally:
+        influx.close()
+    out.mkdir(parents=True, exist_ok=True)
+    if store:
+        try:
+            row = save_report(factory, generated, generated_by="cli", replace=replace)
+        except DomainError as err:
+            raise _fail(err.message) from err
+        typer.echo(f"stored as report {row.id}")
+    for fmt, data in generated.files.items():
+        path = out / file_name(kind, period.label, fmt)
+        path.write_bytes(data)
+        typer.echo(f"wrote {path} ({len(data):,} bytes)")
+    typer.echo(f"{period.title}: generated in {generated.seconds:.1f} s")
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The periodic work beside rule evaluation: escalate unacknowledged alarms, open due preventive-maintenance
-jobs, write alarm events to InfluxDB, keep the daily register rollups current, and send notifications. Runs in
-the rules process (and the demo)."""
+jobs, write alarm events to InfluxDB, keep the daily register rollups current, store the committee's monthly
+reports, and send notifications. Runs in the rules process (and the demo)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityhall.energy.daily import recent_days, rollup_registers
 from cityhall.maintenance import InfluxAlarmEventSink, run_maintenance_cycle
 from cityhall.notify.service import NotificationService
+from cityhall.reports.schedule import run_report_schedule
 from cityhall.settings import Settings
 from cityhall.timeseries.influx import InfluxStore
 from cityhall.training.reminders import send_expiry_reminders
@@ -55,6 +56,10 @@ class Housekeeping:
             self.roll_up_registers(now)
         except Exception:  # the loop's edge
             log.exception("energy_rollup_failed")
+        try:
+            run_report_schedule(self.factory, self.settings, now=now, store=self.store)  # committee reports
+        except Exception:  # the loop's edge
+            log.exception("report_schedule_failed")
         try:
             self.notifier.run_once(now)
         except Exception:  # the loop's edge

@@ -75,6 +75,17 @@ class Settings(BaseSettings):
         description="Local days of daily register rollups (docs/energy.md) the housekeeping loop rebuilds "
         "once an hour, for readings drained late; yesterday and today are rebuilt on every pass",
     )
+    energy_weather_device: str = Field(
+        "",
+        description="Outdoor temperature sensor (device code; its temperature_c readings) for cooling "
+        "degree-days and the weather-normalised baselines of committee reports (docs/reports.md); "
+        "empty: none",
+    )
+    reports_schedule: bool = Field(
+        True,
+        description="On each housekeeping pass, generate and store the last month's and last quarter's "
+        "committee reports if they are not stored yet (needs CITYHALL_INFLUX_URL)",
+    )
 
     collector_batch_size: int = Field(500, ge=1, le=100_000, description="Readings per write batch")
     collector_flush_seconds: float = Field(

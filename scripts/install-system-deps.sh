@@ -20,6 +20,10 @@ has_command docker-compose || missing="$missing docker-compose"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 # Debian ships venv without ensurepip unless python3-venv is installed.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3-venv"
+# Committee reports print Chinese names in their PDFs with a CJK TrueType font (fpdf2 falls back to it), and
+# the report tests rasterise the PDF's pages with poppler's pdftoppm.
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$missing fonts-wqy-microhei"
+has_command pdftoppm || missing="$missing poppler-utils"
 
 if [ -n "$missing" ]; then
     if ! is_root; then
@@ -40,7 +44,7 @@ if [ -n "$missing" ]; then
             ;;
     esac
 else
-    echo "system packages present: mosquitto influxd docker-compose chromium python3-venv"
+    echo "system packages present: mosquitto influxd docker-compose chromium python3-venv fonts-wqy-microhei poppler-utils"
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -30,6 +30,7 @@ from cityhall.models.dorms import (
 )
 from cityhall.models.notifications import DeliveryStatus, NotificationLog
 from cityhall.models.readings import DeadLetter, DeadLetterCategory, ReadingRow
+from cityhall.models.reports import ReportKind, ReportStatus, StoredReport
 from cityhall.models.rules import StoredRule
 from cityhall.models.tickets import (
     Ticket,
@@ -139,6 +140,8 @@ __all__ = [
     "QuotaPeriod",
     "QuotaScope",
     "ReadingRow",
+    "ReportKind",
+    "ReportStatus",
     "ResourceKind",
     "ReviewDecision",
     "Role",
@@ -148,6 +151,7 @@ __all__ = [
     "Space",
     "SpaceKind",
     "StaffProfile",
+    "StoredReport",
     "StoredRule",
     "SurveyResponse",
     "Ticket",

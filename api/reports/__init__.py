@@ -1,0 +1,1 @@
+"""Energy-conservation committee reports: generate, list and download."""
