@@ -86,13 +86,14 @@ class DecoderRegistry:
     def decode_with(decoder: Decoder, topic: str, payload: bytes, *, now: datetime) -> list[Reading]:
         """Decode with a decoder already chosen for the topic and check against `now` (a batch reads the
         clock once)."""
+        # The native decoder validates with the contract itself (quantity, range, offset, not in the future
+        # of the batch's `now`): checking again would only repeat it. Every other decoder, including one that
+        # forgot the catalogue, is checked here.
+        if type(decoder) is NativeDecoder:
+            return decoder.decode(topic, payload, now=now)
         readings = decoder.decode(topic, payload)
-        # The native decoder validates with the contract's own model (quantity, range, offset, not in the
-        # future): checking again would only repeat it. Every other decoder, including one that forgot the
-        # catalogue, is checked here.
-        if type(decoder) is not NativeDecoder:
-            for reading in readings:
-                check_reading(reading, now=now)
+        for reading in readings:
+            check_reading(reading, now=now)
         return readings
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cityhall.contract import PayloadError, Reading, decode_native, readings_subscription
 
 
@@ -19,9 +21,10 @@ class NativeDecoder:
         """Native readings topics."""
         return topic.startswith(self._head)
 
-    def decode(self, topic: str, payload: bytes) -> list[Reading]:
-        """Validate and split into readings; the topic and payload must name the same device."""
-        readings = decode_native(payload)
+    def decode(self, topic: str, payload: bytes, *, now: datetime | None = None) -> list[Reading]:
+        """Validate and split into readings; the topic and payload must name the same device. `now` is the
+        time "in the future" is judged against (default: the clock)."""
+        readings = decode_native(payload, now=now)
         topic_device = topic[len(self._head) :]
         if readings and readings[0].device != topic_device:
             raise PayloadError(

@@ -98,7 +98,11 @@ class TasmotaDecoder:
             ) from err
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=self._device_tz)
-        return plausible(ts.astimezone(UTC), "Time", raw)
+        try:
+            utc = ts.astimezone(UTC)
+        except OverflowError as err:  # e.g. 0001-01-01T00:00:00 at +08:00 is before year 1 in UTC
+            raise PayloadError(f"Time: {shown(raw)} is out of range (years 1 to 9999 in UTC)") from err
+        return plausible(utc, "Time", raw)
 
 
 def _temp_unit(doc: dict[str, Any]) -> str:

@@ -262,6 +262,16 @@ _NOW_LOCAL = datetime.now(TAIPEI).replace(tzinfo=None, microsecond=0)
             b'{"Time":"1970-01-01T00:02:13","ENERGY":{"Power":850}}',
             "Time: '1970-01-01T00:02:13' is before 2020; the device clock is not set",
         ),
+        (  # before year 1 in UTC: converting it raised OverflowError, which stopped the collector's writer
+            "tele/MZ-DORM-EM-MAIN/SENSOR",
+            b'{"Time":"0001-01-01T00:00:00","ENERGY":{"Power":850}}',
+            "Time: '0001-01-01T00:00:00' is out of range (years 1 to 9999 in UTC)",
+        ),
+        (
+            "cityhall/v1/readings/MZ-DORM-EM-MAIN",
+            b'{"device":"MZ-DORM-EM-MAIN","ts":"0001-01-01T00:00:00+08:00","values":{"power_kw":1}}',
+            "ts: Value error, timestamp is out of range (years 1 to 9999 in UTC)",
+        ),
         (
             "tele/MZ-DORM-EM-MAIN/SENSOR",
             json.dumps(
