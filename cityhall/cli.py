@@ -545,6 +545,57 @@ def energy_report(  # noqa: PLR0917 - typer passes one argument per option
     typer.echo(f"{period.title}: generated in {generated.seconds:.1f} s")
 
 
+@energy_app.command("rollup")
+def energy_rollup(
+    since: Annotated[str, typer.Option(help="First Asia/Taipei day to rebuild, YYYY-MM-DD")],
+    until: Annotated[
+        str | None, typer.Option(help="Last day to rebuild, YYYY-MM-DD (default: today in Asia/Taipei)")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Rebuild the daily register rollups (docs/energy.md) for a range of days: after importing history, or
+    an outage longer than CITYHALL_ENERGY_ROLLUP_DAYS. Safe to repeat: a day's point is overwritten."""
+    from datetime import date, datetime, timedelta  # noqa: PLC0415
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    from cityhall.energy.daily import REGISTERS, rollup_registers  # noqa: PLC0415
+    from cityhall.energy.periods import TAIPEI  # noqa: PLC0415
+    from cityhall.timeseries import StoreUnavailableError  # noqa: PLC0415
+    from cityhall.timeseries.influx import InfluxStore  # noqa: PLC0415
+
+    try:
+        first = date.fromisoformat(since)
+    except ValueError as err:
+        raise _fail(f"--since: {since!r} is not a date (YYYY-MM-DD)") from err
+    try:
+        last = date.fromisoformat(until) if until else datetime.now(TAIPEI).date()
+    except ValueError as err:
+        raise _fail(f"--until: {until!r} is not a date (YYYY-MM-DD)") from err
+    if last < first:
+        raise _fail(f"--until: {last} is before --since {first}")
+    settings = _settings(production=False)
+    if not settings.influx_url:
+        raise _fail("the rollups live in InfluxDB: set CITYHALL_INFLUX_URL")
+    store = InfluxStore.from_settings(settings)
+    days = (last - first).days + 1
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, disable=not progress, transient=True) as bar:
+            task = bar.add_task("days rolled up", total=days * len(REGISTERS))
+            written = rollup_registers(
+                store,
+                since=first,
+                until=last + timedelta(days=1),
+                progress=lambda n: bar.advance(task, n),
+            )
+    except StoreUnavailableError as err:
+        raise _fail(f"InfluxDB: {err}") from err
+    finally:
+        store.close()
+    typer.echo(f"rolled up {days} days ({first} to {last}): {written:,} daily register points")
+
+
 def main() -> None:
     """Entry point of the `cityhall` script."""
     from sqlalchemy.exc import OperationalError, ProgrammingError  # noqa: PLC0415

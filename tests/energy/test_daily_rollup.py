@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from typer.testing import CliRunner
+
+from cityhall.cli import app
 from cityhall.energy.daily import REGISTERS, recent_days, rollup_name, rollup_registers
 from cityhall.energy.periods import TAIPEI
+from cityhall.settings import get_settings
 from cityhall.timeseries.influx import InfluxStore, quote_ident
 from cityhall.timeseries.lineprotocol import epoch_ns
 from tests import servers
@@ -84,3 +89,38 @@ def test_late_readings_are_picked_up_by_a_re_roll(influx: servers.InfluxServer) 
 def test_recent_days_cover_today_in_taipei() -> None:
     now = datetime(2026, 11, 26, 17, 30, tzinfo=UTC)  # 01:30 on the 27th in Taipei
     assert recent_days(now, 3) == (date(2026, 11, 25), date(2026, 11, 28))
+
+
+def test_cli_rebuilds_a_range_and_refuses_bad_dates(
+    influx: servers.InfluxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    influx.create_database("rollup_cli")
+    store = InfluxStore(influx.url, "rollup_cli")
+    for day, value in ((1, 10.0), (2, 14.0), (3, 19.0)):
+        ts = epoch_ns(datetime(2026, 9, day, 9, tzinfo=TAIPEI))
+        store.write_lines(f"volume_m3,device=W-9,kind=water_meter value={value} {ts}\n".encode())
+    monkeypatch.setenv("CITYHALL_INFLUX_URL", influx.url)
+    monkeypatch.setenv("CITYHALL_INFLUX_DATABASE", "rollup_cli")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["energy", "rollup", "--since", "2026-09-01", "--until", "2026-09-02", "--no-progress"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "rolled up 2 days (2026-09-01 to 2026-09-02): 2 daily register points" in result.output
+        points = store.window(
+            quantity="volume_m3_daily",
+            since=datetime(2026, 9, 1, tzinfo=TAIPEI),
+            until=datetime(2026, 9, 4, tzinfo=TAIPEI),
+        )
+        assert [v for _, v in points["W-9"]] == [10.0, 14.0]  # the 3rd is outside the range asked for
+        bad = CliRunner().invoke(app, ["energy", "rollup", "--since", "2026-09-31"])
+        assert bad.exit_code == 1
+        assert "--since: '2026-09-31' is not a date" in bad.output
+        backwards = CliRunner().invoke(
+            app, ["energy", "rollup", "--since", "2026-09-02", "--until", "2026-09-01"]
+        )
+        assert "--until: 2026-09-01 is before --since 2026-09-02" in backwards.output
+    finally:
+        get_settings.cache_clear()
+        store.close()
