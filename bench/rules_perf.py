@@ -3,13 +3,16 @@
     .venv/bin/python -m bench.rules_perf cycle    [--devices 10000] [--cycles 5]
     .venv/bin/python -m bench.rules_perf latency  [--devices 5000] [--seconds 60] [--breaches 300]
 
-`cycle`: 10,000 electricity meters, 10 rules each (100,000 rule x device pairs: four thresholds, two
-rates of change, two flat lines, offline and after-hours), 12 hours of 5-minute history in a throwaway
+`cycle` (`[--live] [--judge both|batch|device]`): 10,000 electricity meters, 10 rules each (100,000
+rule x device pairs: four thresholds, two rates of change, two flat lines, offline and after-hours),
+12 hours of 5-minute history in a throwaway
 InfluxDB and the register in a fresh PostgreSQL database. The cycle runner evaluates every rule itself (with
 `--live`, as deployed, only the four windowed ones: the live evaluator judges the others on each reading),
 and each cycle is timed end to end (store reads, judging, database): the first, cold cycle;
 steady cycles where one device in ten has a new reading (5-minute meters, 30-second cycle); and cycles where
-every device has one. Target: one second per cycle.
+every device has one. Target: one second per cycle. By default two runners take the same cycles in turn,
+one judging device by device with each kind's `judge` (the engine before rules.batch) and one judging each
+rule over all devices at once, and the bench stops if their reports differ.
 
 `latency`: a throwaway Mosquitto, a fresh PostgreSQL database, `--devices` meters each publishing one native
 reading a second (QoS 1, paced per second: devices x 1 readings/s), and the live evaluator with a threshold
@@ -21,6 +24,7 @@ publish of that reading to the ticket's creation (`tickets.created_at`, same clo
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import statistics
@@ -33,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -49,6 +54,10 @@ from cityhall.settings import Settings  # noqa: E402
 from rules.config import RuleDefinition, parse_rules  # noqa: E402
 from simulators.wire import BatchPublisher  # noqa: E402
 from tests import servers  # noqa: E402
+
+if TYPE_CHECKING:
+    from cityhall.timeseries.influx import InfluxStore
+    from rules.runner import RulesRunner
 
 PER_BUILDING = 100
 TARGETS = {"device_kinds": ["electricity_meter"]}
@@ -162,47 +171,84 @@ def bench_cycle(args: argparse.Namespace) -> None:
             store.write_lines(lines_at(codes, ts, rng))
         print(f"history: {len(history) * len(codes) * 2:,} points in {time.perf_counter() - started:.1f} s")
         definitions = ten_rules()
-        runner = RulesRunner(
-            book=definitions,
-            store=store,
-            session_factory=factory,
-            lookback=timedelta(minutes=30),
-            interval_s=30,
-            skip_kinds=INSTANT_KINDS if args.live else frozenset(),
-        )
+        skip = INSTANT_KINDS if args.live else frozenset()
+        # "device": the kinds' pure judge device by device, one store query at a time (the engine before
+        # the batch judge); "batch": rules.batch over all devices at once, quantities read in parallel.
+        runners = {
+            name: RulesRunner(
+                book=definitions,
+                store=store,
+                session_factory=factory,
+                lookback=timedelta(minutes=30),
+                interval_s=30,
+                skip_kinds=skip,
+                batch=name == "batch",
+                readers=4 if name == "batch" else 1,
+            )
+            for name in (["device", "batch"] if args.judge == "both" else [args.judge])
+        }
         with factory() as session:
             everyone = [subject for subject, _ in subjects(session).values()]
-        pairs = sum(len(bind(d, everyone).subjects) for d in definitions if d.kind in runner.kinds)
-        results: dict[str, list[float]] = {}
-
-        def timed(name: str, at: datetime) -> None:
-            t0 = time.perf_counter()
-            report = runner.run_once(at)
-            results.setdefault(name, []).append(time.perf_counter() - t0)
-            took = results[name][-1]
-            raised = Counter(key for key, _ in report.raised)
-            print(f"{name}: {took:.3f} s, {report.evaluated:,} evaluated, raised {dict(raised)}")
-
-        timed("cold (first cycle: 12 h of history)", now)
-        clock = now
-        for _ in range(args.cycles):  # one device in ten has a new reading
-            clock += timedelta(seconds=30)
-            share = codes[: len(codes) // 10]
-            rng.shuffle(codes)
-            store.write_lines(lines_at(share, clock, rng))
-            timed("steady (10 % of devices with a new reading)", clock)
-        for _ in range(args.cycles):  # every device has one
-            clock += STEP
-            store.write_lines(lines_at(codes, clock, rng))
-            timed("all devices with a new reading", clock)
+        kinds = next(iter(runners.values())).kinds
+        pairs = sum(len(bind(d, everyone).subjects) for d in definitions if d.kind in kinds)
+        results = _drive(runners, store, codes, now=now, rng=rng, cycles=args.cycles)
+        for runner in runners.values():
+            runner.close()
         store.close()
         engine.dispose()
     machine = f"{platform.node()}, {platform.machine()}"
-    print(f"\n{args.devices:,} devices, {pairs:,} rule x device pairs; {machine}")
-    print("| cycle | median (s) | runs | vs the 1 s target |\n| --- | --- | --- | --- |")
-    for name, times in results.items():
-        median = statistics.median(times)
-        print(f"| {name} | {median:.3f} | {len(times)} | {median / 1.0:.2f}x |")
+    print(f"\n{args.devices:,} devices, {pairs:,} rule x device pairs; {machine}; live={args.live}")
+    print(f"load average at the end: {os.getloadavg()}")
+    print("| cycle | judge | median (s) | median CPU (s) | runs | vs the 1 s target |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (name, judge), times in results.items():
+        median = statistics.median(t for t, _ in times)
+        cpu = statistics.median(c for _, c in times)
+        print(f"| {name} | {judge} | {median:.3f} | {cpu:.3f} | {len(times)} | {median / 1.0:.2f}x |")
+
+
+def _drive(
+    runners: dict[str, RulesRunner],
+    store: InfluxStore,
+    codes: list[str],
+    *,
+    now: datetime,
+    rng: random.Random,
+    cycles: int,
+) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """The cold cycle, `cycles` steady ones and `cycles` with every device; (cycle, judge) -> (seconds, CPU
+    seconds of this process, the store client's threads included)."""
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+    def timed(name: str, at: datetime) -> None:
+        reports = {}
+        for judge, runner in runners.items():
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            report = runner.run_once(at)
+            took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            results.setdefault((name, judge), []).append((took, cpu))
+            reports[judge] = (report.evaluated, sorted(report.raised), sorted(report.cleared))
+            raised = dict(Counter(key for key, _ in report.raised))
+            print(
+                f"{name} [{judge}]: {took:.3f} s ({cpu:.3f} s CPU), {report.evaluated:,} evaluated, "
+                f"raised {raised}; load {os.getloadavg()[0]:.1f}"
+            )
+        if len({repr(r) for r in reports.values()}) > 1:
+            raise SystemExit(f"the judges disagree: {reports}")
+
+    timed("cold (first cycle: 12 h of history)", now)
+    clock = now
+    for _ in range(cycles):  # one device in ten has a new reading
+        clock += timedelta(seconds=30)
+        share = codes[: len(codes) // 10]
+        rng.shuffle(codes)
+        store.write_lines(lines_at(share, clock, rng))
+        timed("steady (10 % of devices with a new reading)", clock)
+    for _ in range(cycles):  # every device has one
+        clock += STEP
+        store.write_lines(lines_at(codes, clock, rng))
+        timed("all devices with a new reading", clock)
+    return results
 
 
 @contextmanager
@@ -334,6 +380,12 @@ def main() -> None:
         "--live",
         action="store_true",
         help="as deployed: thresholds and rates of change are the live evaluator's",
+    )
+    cycle.add_argument(
+        "--judge",
+        choices=["both", "batch", "device"],
+        default="both",
+        help="batch (rules.batch), device (each kind's judge, device by device), or both on the same cycles",
     )
     latency = sub.add_parser("latency")
     latency.add_argument("--devices", type=int, default=5_000)

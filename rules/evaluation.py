@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
+from rules.batch import BREACH, NONE, NORMAL, STATUSES, Frame, Verdicts, judge_frame
 from rules.config import RuleDefinition, Targets
 from rules.engine import Finding, Rule, Status, Subject, Window
 from rules.kinds import ComfortRule, OfflineRule
@@ -97,6 +100,61 @@ def judge_watch(
     if isinstance(watch.rule, OfflineRule):
         out = fold_silent_buildings(out, watch.subjects)
     return out
+
+
+def judge_batch(
+    watch: Watch,
+    frame: Callable[[str], Frame],
+    since: datetime,
+    now: datetime,
+    *,
+    only: Collection[str] | None = None,
+    alarmed: Collection[str] | None = None,
+) -> tuple[list[tuple[Subject, Finding]], dict[Status, int]] | None:
+    """`judge_watch`'s findings, judged over each quantity's frame at once (`rules.batch`).
+
+    With `alarmed` (the devices with an active alarm of this rule), only the findings that can change an
+    alarm are built: every breach, and normal where an alarm is active; the others are counted by status.
+    None when this rule must be judged device by device.
+    """
+    chosen = watch.subjects if only is None else [watch.index[c] for c in sorted(only) if c in watch.index]
+    groups: dict[str, tuple[list[str], list[int]]] = {}
+    if len(set(watch.quantity.values())) == 1:  # the usual case: one quantity, no grouping
+        groups[next(iter(watch.quantity.values()))] = ([s.code for s in chosen], list(range(len(chosen))))
+    else:
+        for position, s in enumerate(chosen):
+            codes, positions = groups.setdefault(watch.quantity[s.code], ([], []))
+            codes.append(s.code)
+            positions.append(position)
+    picked: list[tuple[int, Verdicts, int]] = []  # (position in chosen, verdicts, segment)
+    quiet: dict[Status, int] = {}
+    for quantity, (codes, positions) in groups.items():
+        verdicts = judge_frame(watch.rule, frame(quantity), codes, since=since, now=now)
+        if verdicts is None:
+            return None
+        status = verdicts.status
+        wanted = status != NONE
+        if alarmed is not None:
+            active = np.zeros(len(status), np.bool_)
+            if alarmed:
+                where = {c: k for k, c in enumerate(verdicts.ragged.codes)}
+                active[[where[c] for c in alarmed if c in where]] = True
+            wanted &= (status == BREACH) | ((status == NORMAL) & active)
+            counts = np.bincount(status[(status != NONE) & ~wanted], minlength=len(STATUSES))
+            for code, count in enumerate(counts.tolist()):
+                if count:
+                    quiet[STATUSES[code]] = quiet.get(STATUSES[code], 0) + count
+        at = verdicts.ragged.picked
+        picked.extend((positions[int(at[k])], verdicts, k) for k in np.flatnonzero(wanted).tolist())
+    picked.sort(key=lambda item: item[0])
+    out: list[tuple[Subject, Finding]] = []
+    for position, verdicts, k in picked:
+        finding = verdicts.finding(k)
+        if finding is not None:
+            out.append((chosen[position], finding))
+    if isinstance(watch.rule, OfflineRule):
+        out = fold_silent_buildings(out, watch.subjects)
+    return out, quiet
 
 
 def gateway_of(members: Iterable[Subject]) -> Subject:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence, Set
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,9 +22,10 @@ from cityhall.maintenance import AlarmCondition, active_alarm, clear_alarm, rais
 from cityhall.models import Alarm, AlarmState, Building, Device, Floor, Space
 from cityhall.timeseries import ReadingStore, StoreUnavailableError
 from rules import metrics
+from rules.batch import Column, Frame, batchable, to_us
 from rules.config import RuleConfigError, RuleDefinition
 from rules.engine import Finding, Status, Subject, Window
-from rules.evaluation import Watch, bind, judge_watch, slice_window
+from rules.evaluation import Watch, bind, judge_batch, judge_watch, slice_window
 from rules.repository import RuleBook
 
 log = structlog.get_logger(__name__)
@@ -131,6 +134,9 @@ class WindowCache:
     before the previous read's end, so readings that reach the store a little late (the collector batches)
     are still seen; every `resync` the last `late_horizon` is read again for backlogs that
     arrive later still. `refresh` says which devices got a reading they did not have.
+
+    Each series is kept twice, in step: as (datetime, value) pairs for the kinds' pure `judge`, and as
+    columns (`rules.batch.Column`) that `frame` lays end to end for judging a rule over all devices at once.
     """
 
     def __init__(
@@ -142,8 +148,10 @@ class WindowCache:
         resync: timedelta = timedelta(hours=1),
         filter_limit: int = 200,
         chunk: timedelta = timedelta(hours=2),
+        readers: int = 1,
     ) -> None:
-        """`filter_limit`: above this many devices a read asks for the whole quantity, not a device list."""
+        """`filter_limit`: above this many devices a read asks for the whole quantity, not a device list;
+        `readers`: store queries run at once (one per quantity), so the store works while we merge."""
         self.store = store
         self.overlap = overlap
         self.late_horizon = late_horizon
@@ -151,12 +159,36 @@ class WindowCache:
         self.filter_limit = filter_limit
         self.chunk = chunk
         self.series: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
+        self.columns: dict[str, dict[str, Column]] = {}
+        self._frames: dict[str, Frame] = {}
         self._covered: dict[str, tuple[datetime, datetime, frozenset[str]]] = {}  # since, until, devices
         self._synced: dict[str, datetime] = {}
+        self._pool = ThreadPoolExecutor(readers, thread_name_prefix="rules-read") if readers > 1 else None
 
     def refresh(self, quantity: str, devices: Set[str], since: datetime, until: datetime) -> set[str]:
         """Bring a quantity's series up to `until` for `devices`, keep [since, until]; return the changed."""
-        held = self.series.setdefault(quantity, {})
+        return self.refresh_many({quantity: (devices, since)}, until)[quantity]
+
+    def refresh_many(
+        self, wanted: Mapping[str, tuple[Set[str], datetime]], until: datetime
+    ) -> dict[str, set[str]]:
+        """`refresh` for several quantities (quantity -> (devices, since)); their reads may overlap."""
+        spans = {q: self._spans(q, devices, since, until) for q, (devices, since) in wanted.items()}
+        if self._pool is not None and len(spans) > 1:
+            futures = {q: self._pool.submit(self._fetch, q, spans[q]) for q in spans}
+            fetched = {q: future.result() for q, future in futures.items()}
+        else:
+            fetched = {q: self._fetch(q, spans[q]) for q in spans}
+        out: dict[str, set[str]] = {}
+        for quantity, (devices, since) in wanted.items():
+            out[quantity] = self._keep(quantity, devices, since, until, fetched[quantity])
+        return out
+
+    def _spans(
+        self, quantity: str, devices: Set[str], since: datetime, until: datetime
+    ) -> tuple[list[tuple[datetime, datetime]], list[str] | None]:
+        """What to read: spans of at most `chunk` (a cold read of weeks of history is many small queries,
+        not one the store times out on), and the devices to name (None: the whole quantity)."""
         covered = self._covered.get(quantity)
         start = since
         if covered is not None and covered[0] <= since and devices <= covered[2]:
@@ -166,46 +198,113 @@ class WindowCache:
                 self._synced[quantity] = until
         else:
             self._synced[quantity] = until
-        wanted = None if len(devices) > self.filter_limit else sorted(devices)
-        changed: set[str] = set()
-        # In spans of at most `chunk`: a cold read of weeks of history is many small queries, not one the
-        # store times out on.
+        spans = []
         while start < until:
             end = min(until, start + self.chunk)
-            fresh = self.store.window(quantity=quantity, since=start, until=end, devices=wanted)
-            changed.update(c for c, points in fresh.items() if c in devices and _merge(held, c, points))
+            spans.append((start, end))
             start = end
+        return spans, None if len(devices) > self.filter_limit else sorted(devices)
+
+    def _fetch(
+        self, quantity: str, plan: tuple[list[tuple[datetime, datetime]], list[str] | None]
+    ) -> list[Mapping[str, Sequence[tuple[datetime, float]]]]:
+        spans, named = plan
+        return [self.store.window(quantity=quantity, since=a, until=b, devices=named) for a, b in spans]
+
+    def _keep(
+        self,
+        quantity: str,
+        devices: Set[str],
+        since: datetime,
+        until: datetime,
+        fetched: Sequence[Mapping[str, Sequence[tuple[datetime, float]]]],
+    ) -> set[str]:
+        """Merge what was read, drop what fell out of [since, until]; the devices with new readings."""
+        held = self.series.setdefault(quantity, {})
+        columns = self.columns.setdefault(quantity, {})
+        changed: set[str] = set()
+        for fresh in fetched:
+            for code, points in fresh.items():
+                if code in devices and _merge(held, columns, code, points):
+                    changed.add(code)
+        touched = bool(changed)
         for code in list(held):
             if code not in devices:
                 del held[code]
+                columns.pop(code, None)
+                touched = True
                 continue
             window = held[code]
+            if not window or window[0][0] >= since:
+                continue
             cut = bisect.bisect_left(window, (since,))
             if cut:
                 del window[:cut]
+                columns[code].drop(cut)
+                touched = True
+        if touched:
+            self._frames.pop(quantity, None)
         self._covered[quantity] = (since, until, frozenset(devices))
         return changed
 
+    def frame(self, quantity: str) -> Frame:
+        """The quantity's columns end to end, laid again only after they changed."""
+        found = self._frames.get(quantity)
+        if found is None:
+            found = self._frames[quantity] = Frame.of(
+                self.columns.get(quantity, {}), self.series.get(quantity, {})
+            )
+        return found
+
+    def close(self) -> None:
+        """Stop the reader threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
 
 def _merge(
-    held: dict[str, list[tuple[datetime, float]]], code: str, points: Sequence[tuple[datetime, float]]
+    held: dict[str, list[tuple[datetime, float]]],
+    columns: dict[str, Column],
+    code: str,
+    points: Sequence[tuple[datetime, float]],
 ) -> bool:
-    """Merge oldest-first points into a device's window; True when any was new (or its value changed)."""
+    """Merge oldest-first points into a device's window (and its columns); True when any was new (or its
+    value changed)."""
     window = held.setdefault(code, [])
+    column = columns.get(code)
+    if column is None:
+        column = columns[code] = Column(window)
     changed = False
+    in_step = True  # only appended: the columns follow; otherwise they are laid again from the window
+    newer = len(points)  # points[newer:] are all newer than the window's latest (the usual case)
+    while newer and window and points[newer - 1][0] > window[-1][0]:
+        newer -= 1
+    if not window:
+        newer = 0
+    ordered = all(a[0] < b[0] for a, b in itertools.pairwise(points[newer:]))
+    if newer < len(points) and ordered:
+        tail = points[newer:]
+        window.extend(tail)
+        column.extend([to_us(ts) for ts, _ in tail], [value for _, value in tail])
+        changed = True
+        points = points[:newer]
     for ts, value in points:
         if not window or ts > window[-1][0]:
             window.append((ts, value))
+            if in_step:
+                column.append(to_us(ts), value)
             changed = True
             continue
         i = bisect.bisect_left(window, (ts,))
         if i < len(window) and window[i][0] == ts:
             if window[i][1] != value:
                 window[i] = (ts, value)
-                changed = True
+                changed, in_step = True, False
         else:
             window.insert(i, (ts, value))
-            changed = True
+            changed, in_step = True, False
+    if not in_step:
+        columns[code] = Column(window)
     return changed
 
 
@@ -216,6 +315,7 @@ class _Plan:
     watch: Watch
     queries: dict[str, list[str]]
     readers: dict[tuple[str, str], tuple[str, ...]]  # (quantity, device) -> devices judged on that series
+    own: dict[str, frozenset[str]] | None  # without peers: quantity -> the devices judged on their own
 
     @classmethod
     def of(cls, watch: Watch) -> _Plan:
@@ -226,11 +326,18 @@ class _Plan:
             for peer, peer_quantity in watch.peers[code]:
                 readers.setdefault((peer_quantity, peer), []).append(code)
         frozen = {key: tuple(codes) for key, codes in readers.items()}
-        return cls(watch, watch.queries(), frozen)
+        own = None
+        if not any(watch.peers.values()):
+            own = {q: frozenset(codes) for q, codes in watch.queries().items()}
+        return cls(watch, watch.queries(), frozen, own)
 
     def touched(self, changed: Mapping[str, Set[str]]) -> set[str]:
         """The devices whose own readings, or a peer's, changed."""
         out: set[str] = set()
+        if self.own is not None:  # set operations, not a look-up per device
+            for quantity, mine in self.own.items():
+                out |= mine & changed.get(quantity, set())
+            return out
         for quantity, codes in changed.items():
             for code in codes:
                 out.update(self.readers.get((quantity, code), ()))
@@ -254,7 +361,12 @@ class RulesRunner:
         lookback: timedelta,
         interval_s: float,
         skip_kinds: frozenset[str] = frozenset(),
+        batch: bool = True,
+        readers: int = 4,
     ) -> None:
+        """`batch`: judge each rule over all its devices at once (rules.batch) where its kind allows, else
+        device by device with the kind's `judge` (the same findings; the backtest's way); `readers`: store
+        queries run at once."""
         # Kinds the live evaluator judges on each reading (rules.live) are skipped here, or a cycle reading
         # a store that lags the stream would raise again what the live evaluator has just cleared.
         self.skip_kinds = skip_kinds
@@ -266,7 +378,8 @@ class RulesRunner:
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._last_ok = time.monotonic()
-        self.cache = WindowCache(store)
+        self.batch = batch
+        self.cache = WindowCache(store, readers=readers)
         self._known: dict[str, tuple[Subject, Device]] = {}
         self._known_at = -math.inf
         self._bound: tuple[list[RuleDefinition], dict[str, tuple[Subject, Device]], list[_Plan]] | None = None
@@ -296,9 +409,7 @@ class RulesRunner:
                 devices, longest = need.setdefault(quantity, (set(), window))
                 devices.update(codes)
                 need[quantity] = (devices, max(longest, window))
-        return {
-            q: self.cache.refresh(q, devices, now - longest, now) for q, (devices, longest) in need.items()
-        }
+        return self.cache.refresh_many({q: (d, now - longest) for q, (d, longest) in need.items()}, now)
 
     @property
     def kinds(self) -> set[str]:
@@ -335,15 +446,36 @@ class RulesRunner:
             only = None if watch.rule.time_driven else plan.touched(changed)
             if only is not None and not only:
                 continue
-            series = _Sliced(self.cache.series, since, now)
-            findings = judge_watch(watch, series, now, only=only)
             with transaction(self.factory) as session:
                 alarmed = {code for _, code in active_pairs(session, [watch.definition.key])}
+                findings = self._judge(watch, since=since, now=now, only=only, alarmed=alarmed, report=report)
                 apply_findings(session, watch, findings, known, report, alarmed=alarmed)
         metrics.CYCLES.inc()
         metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
         self._last_ok = time.monotonic()
         return report
+
+    def _judge(
+        self,
+        watch: Watch,
+        *,
+        since: datetime,
+        now: datetime,
+        only: Set[str] | None,
+        alarmed: Set[str],
+        report: CycleReport,
+    ) -> list[tuple[Subject, Finding]]:
+        """One rule's findings that may change an alarm; the others are only counted in `report`."""
+        if self.batch and batchable(watch.rule):
+            found = judge_batch(watch, self.cache.frame, since, now, only=only, alarmed=alarmed)
+            if found is not None:
+                findings, quiet = found
+                report.evaluated += sum(quiet.values())
+                for status, count in quiet.items():
+                    if status is not Status.NORMAL:  # as apply_findings counts them
+                        metrics.EVALUATIONS.labels(status=status.value).inc(count)
+                return findings
+        return judge_watch(watch, _Sliced(self.cache.series, since, now), now, only=only)
 
     def run_forever(self) -> None:
         """Cycle until stop(); an unavailable store or database is logged and retried next cycle."""
@@ -365,6 +497,10 @@ class RulesRunner:
     def stop(self) -> None:
         """Ask run_forever to return after the current cycle."""
         self._stop.set()
+
+    def close(self) -> None:
+        """Release the reader threads."""
+        self.cache.close()
 
 
 def active_pairs(session: Session, rule_keys: Sequence[str]) -> set[tuple[str, str]]:

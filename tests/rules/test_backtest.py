@@ -68,8 +68,10 @@ def test_replay_finds_the_injected_faults(history: str) -> None:
 
     start = datetime.fromisoformat("2026-07-13T12:00:00+08:00")
     replay = Replay(load_rules(), devices, SqlStore(engine), start=start, end=start + timedelta(hours=18))
-    fired = {(e.rule, e.device) for e in replay.run(timedelta(minutes=5))}
+    episodes = replay.run(timedelta(minutes=5))
+    fired = {(e.rule, e.device) for e in episodes}
     assert ("demand-spike", "YH-A-EM-MAIN") in fired
+    assert replay.run(timedelta(minutes=5), batch=True) == episodes  # the cycle runner's way: the same
     assert ("ac-on-after-hours", "YH-A-3F-AC-01") in fired
     engine.dispose()
 
