@@ -5,21 +5,29 @@ from __future__ import annotations
 import threading
 import time
 
+import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall.models import Building, Device, Floor, Site, Space
+
+log = structlog.get_logger(__name__)
 
 
 class DeviceDirectory:
     """A cached map device code -> asset tags, reloaded periodically and when an unknown code shows up."""
 
-    def __init__(self, session_factory: sessionmaker[Session], *, refresh_s: float = 60.0) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], *, refresh_s: float = 60.0, retry_s: float = 5.0
+    ) -> None:
         self._factory = session_factory
         self._refresh_s = refresh_s
+        self._retry_s = retry_s
         self._tags: dict[str, dict[str, str]] = {}
         self._quantities: dict[str, frozenset[str]] = {}
         self._loaded_at = float("-inf")
+        self._retry_at = float("-inf")  # after a failed reload, none before this (time.monotonic)
         self._lock = threading.Lock()
 
     def reload(self) -> None:
@@ -42,10 +50,19 @@ class DeviceDirectory:
             self._tags, self._quantities, self._loaded_at = tags, quantities, time.monotonic()
 
     def _maybe_reload(self, *, force: bool) -> None:
-        age = time.monotonic() - self._loaded_at
+        now = time.monotonic()
+        if now < self._retry_at:
+            return
+        age = now - self._loaded_at
         # An unknown code forces a reload, but at most every 5 s so a flood of unknown devices stays cheap.
         if age > self._refresh_s or (force and age > 5.0):
-            self.reload()
+            try:
+                self.reload()
+            except SQLAlchemyError as err:
+                # The database is down: keep the devices we know (an unknown one is quarantined, and replayed
+                # once it is known) rather than fail the batch; try again after retry_s, not on every message.
+                self._retry_at = now + self._retry_s
+                log.warning("device_reload_failed", error=str(err), known_devices=len(self._tags))
 
     def lookup(self, code: str) -> dict[str, str] | None:
         """Tags of a known device, or None."""
@@ -62,7 +79,7 @@ class DeviceDirectory:
             self.lookup(code)
             found = self._quantities.get(code)
         elif time.monotonic() - self._loaded_at > self._refresh_s:
-            self.reload()
+            self._maybe_reload(force=False)
             found = self._quantities.get(code)
         return found
 
