@@ -22,6 +22,7 @@ from cityhall.reports.pdf import find_cjk_font, render_pdf
 from cityhall.reports.period import ReportKind, report_period
 from cityhall.reports.text import has_cjk, latin, number
 from cityhall.reports.xlsx import render_xlsx
+from tests import servers
 from tests.reports.conftest import WEATHER_DEVICE, ReportData
 from tests.reports.test_build import _committee_records
 
@@ -77,7 +78,9 @@ def test_pdf_holds_the_numbers_and_the_chinese_names(
     october: CommitteeReport, charts: list[Chart], report_data: ReportData
 ) -> None:
     if find_cjk_font() is None:
-        pytest.skip("no CJK font installed; scripts/install-system-deps.sh installs fonts-wqy-microhei")
+        servers.require_service(
+            "a CJK font", "no CJK font installed; scripts/install-system-deps.sh installs fonts-wqy-microhei"
+        )
     data = render_pdf(october, charts=charts)
     assert data.startswith(b"%PDF")
     text = _pdf_text(data)
@@ -191,7 +194,9 @@ def test_xlsx_numbers_match_the_raw_registers(october: CommitteeReport, report_d
 def test_pdf_pages_render_to_images(october: CommitteeReport, charts: list[Chart], tmp_path: Path) -> None:
     """pdftoppm (poppler) can rasterise every page: the file is a well-formed PDF, not just parseable."""
     if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) not installed")
+        servers.require_service(
+            "pdftoppm", "poppler-utils is not installed; run scripts/install-system-deps.sh"
+        )
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(render_pdf(october, charts=charts))
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=60)
