@@ -83,3 +83,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own CITYHALL_DATA_DIR, so spools and SQLite files never land in the checkout."""
     monkeypatch.setenv("CITYHALL_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    """A CLI command run in the test reads the environment the test set (`get_settings` is cached per
+    process), and leaves no cached settings behind for the next test."""
+    from cityhall.settings import get_settings  # noqa: PLC0415
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

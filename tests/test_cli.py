@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,11 @@ from cityhall.cli import app
 from cityhall.db import make_engine, make_sessionmaker
 from cityhall.models import AuditEntry, Device, Role, User
 from cityhall.security import verify_password
-from cityhall.settings import get_settings
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    """Each command reads the environment this test set, and leaves no cached settings behind."""
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("fresh_settings")  # each command reads the test's environment
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from cityhall.cli import app
 from cityhall.energy.daily import REGISTERS, recent_days, rollup_name, rollup_registers
 from cityhall.energy.periods import TAIPEI
-from cityhall.settings import get_settings
 from cityhall.timeseries.influx import InfluxStore, quote_ident
 from cityhall.timeseries.lineprotocol import epoch_ns
 from tests import servers
@@ -92,7 +91,7 @@ def test_recent_days_cover_today_in_taipei() -> None:
 
 
 def test_cli_rebuilds_a_range_and_refuses_bad_dates(
-    influx: servers.InfluxServer, monkeypatch: pytest.MonkeyPatch
+    influx: servers.InfluxServer, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
 ) -> None:
     influx.create_database("rollup_cli")
     store = InfluxStore(influx.url, "rollup_cli")
@@ -101,7 +100,6 @@ def test_cli_rebuilds_a_range_and_refuses_bad_dates(
         store.write_lines(f"volume_m3,device=W-9,kind=water_meter value={value} {ts}\n".encode())
     monkeypatch.setenv("CITYHALL_INFLUX_URL", influx.url)
     monkeypatch.setenv("CITYHALL_INFLUX_DATABASE", "rollup_cli")
-    get_settings.cache_clear()
     try:
         result = CliRunner().invoke(
             app, ["energy", "rollup", "--since", "2026-09-01", "--until", "2026-09-02", "--no-progress"]
@@ -122,5 +120,4 @@ def test_cli_rebuilds_a_range_and_refuses_bad_dates(
         )
         assert "--until: 2026-09-01 is before --since 2026-09-02" in backwards.output
     finally:
-        get_settings.cache_clear()
         store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -15,7 +14,6 @@ from typer.testing import CliRunner
 from cityhall.cli import app
 from cityhall.db import make_engine, make_sessionmaker
 from cityhall.models import StoredReport
-from cityhall.settings import get_settings
 from tests import servers
 from tests.reports.conftest import REGISTER_FILE, WEATHER_DEVICE, ReportData
 from tests.reports.test_build import Q3
@@ -23,12 +21,7 @@ from tests.reports.test_build import Q3
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    """Each command reads the environment this test set, and leaves no cached settings behind."""
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("fresh_settings")  # each command reads the test's environment
 
 
 @pytest.fixture
