@@ -52,7 +52,7 @@ from cityhall.reports.period import period_before
 from cityhall.reports.store import file_name, generate_report
 from cityhall.timeseries.influx import InfluxStore
 from tests import servers
-from tests.energy.test_grafana_queries import QUERIES, Query, influxql
+from tests.energy.test_grafana_queries import QUERIES, Query, influxql, load_dashboards
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 STEP = timedelta(minutes=15)
@@ -467,15 +467,13 @@ def _ranges(end: datetime) -> dict[str, tuple[datetime, datetime]]:
     }
 
 
+DASHBOARDS = load_dashboards()
 _DEFAULT = {"now-6h": "6h", "now-24h": "24h", "now-7d": "7d", "now/y": "this year"}
 
 
 def dashboard_default(name: str) -> str:
     """The range a dashboard opens with, as one of _ranges' names."""
-    import json  # noqa: PLC0415
-
-    dash = json.loads((Path(__file__).parents[1] / "grafana" / "dashboards" / name).read_text())
-    return _DEFAULT[dash["time"]["from"]]
+    return _DEFAULT[DASHBOARDS[name]["time"]["from"]]
 
 
 def run_query(
