@@ -48,8 +48,6 @@ METERED_AREAS: dict[ConservationArea, Area] = {
     ConservationArea.WATER: Area.WATER,
     ConservationArea.FUEL: Area.FUEL,
 }
-_AREA_ORDER = {area: i for i, area in enumerate(ConservationArea)}
-
 # (department, area) -> month number (1-12) -> amount in the area's unit
 MonthlyAmounts = dict[tuple[str, ConservationArea], dict[int, float]]
 
@@ -255,8 +253,3 @@ def _merged(*parts: MonthlyAmounts) -> MonthlyAmounts:
             for month, amount in months.items():
                 out[key][month] = out[key].get(month, 0.0) + amount
     return dict(out)
-
-
-def sort_key(row: AreaProgress) -> tuple[str, int]:
-    """Department code, then the areas in the seed's order."""
-    return row.department, _AREA_ORDER[ConservationArea(row.area)]

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from cityhall.conservation.progress import four_areas_progress, sort_key
+from cityhall.conservation.progress import four_areas_progress
 from cityhall.energy.periods import TAIPEI
 from cityhall.energy.register import MeterRegister
 from cityhall.models import CommitteeAction, CommitteeActionStatus
@@ -39,7 +39,7 @@ def four_areas(
             forecast=Quantity(row.forecast, row.unit),
             status=row.status,
         )
-        for row in sorted(found, key=sort_key)
+        for row in found  # ordered by department, then electricity, water, fuel, paper
     )
 
 
