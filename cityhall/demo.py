@@ -19,6 +19,7 @@ from cityhall.accounts import create_user
 from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.broker import EmbeddedBroker
 from cityhall.db import make_engine, make_sessionmaker, transaction
+from cityhall.energy.register import MeterRegister, configured_register
 from cityhall.housekeeping import Housekeeping
 from cityhall.migrate import upgrade
 from cityhall.models import Role, User
@@ -116,7 +117,7 @@ def _seed_venues(session: Session) -> None:
     )
 
 
-def _seed_conservation(session: Session, now: datetime) -> None:
+def _seed_conservation(session: Session, register: MeterRegister, now: datetime) -> None:
     """This year's four-area targets for three departments, their paper entries so far, a held committee
     meeting with its minutes and action items; skipped when targets exist."""
     from cityhall.conservation.committee import (  # noqa: PLC0415
@@ -128,12 +129,10 @@ def _seed_conservation(session: Session, now: datetime) -> None:
     )
     from cityhall.conservation.targets import EntryValues, TargetValues, create_target, post_entry  # noqa: PLC0415
     from cityhall.energy.periods import TAIPEI  # noqa: PLC0415
-    from cityhall.energy.register import register_from_document  # noqa: PLC0415
     from cityhall.models import ConservationArea, ConservationTarget  # noqa: PLC0415
 
     if session.scalar(select(ConservationTarget.id).limit(1)) is not None:
         return
-    register = register_from_document(load_yaml(seed_path()))
     local = now.astimezone(TAIPEI)
     actor = "system:demo"
     plans = {  # department: (paper reams a year, electricity kWh a year)
@@ -230,7 +229,8 @@ def start_demo(
     log.info("demo_assets_imported", summary=str(summary))
     with transaction(factory) as session:
         _seed_venues(session)
-        _seed_conservation(session, datetime.now(UTC))
+        # The register the API reads too (configured_register caches it): the seed, in the demo.
+        _seed_conservation(session, configured_register(settings), datetime.now(UTC))
     stack = DemoStack(settings=settings, session_factory=factory, admin_password=_ensure_admin(factory))
     stack.stops.append(broker.stop)
 
