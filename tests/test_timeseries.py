@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -55,3 +57,36 @@ def test_influx_outage_raises_unavailable() -> None:
     with pytest.raises(StoreUnavailableError):
         store.write([Reading("D-1", "power_kw", T0, 1.0)], TAGS)
     assert store.ping() is False
+
+
+def test_influx_writes_reopen_a_stale_connection_and_run_from_threads() -> None:
+    """/write keeps one connection alive per thread. After a server restart that connection is stale: the next
+    write reopens it instead of failing (which would spool a batch for nothing). Writes from several threads
+    at once all land; an error answer names InfluxDB's reason."""
+    with servers.InfluxServer() as influx:
+        influx.create_database("restart")
+        store = InfluxStore(influx.url, "restart")
+        store.write([Reading("D-1", "power_kw", T0, 1.0)], TAGS)
+        influx.restart()
+        store.write([Reading("D-1", "power_kw", T0 + timedelta(minutes=1), 2.0)], TAGS)
+
+        def write_hour(hour: int) -> None:
+            start = T0 + timedelta(hours=hour)
+            store.write(
+                [Reading("D-2", "power_kw", start + timedelta(seconds=s), s) for s in range(600)], TAGS
+            )
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(write_hour, range(1, 9)))
+        counts = {s["tags"]["device"]: s["values"][0][1] for s in _counts(store)}
+        assert counts == {"D-1": 2, "D-2": 8 * 600}
+
+        missing = InfluxStore(influx.url, "no_such_db")
+        with pytest.raises(StoreUnavailableError, match=r"404.*database not found"):
+            missing.write([Reading("D-1", "power_kw", T0, 1.0)], TAGS)
+        missing.close()
+        store.close()
+
+
+def _counts(store: InfluxStore) -> list[dict[str, Any]]:
+    return store.query('SELECT count("value") FROM "power_kw" GROUP BY "device"')
