@@ -3,8 +3,10 @@ collector.mqttwire, both fed by a scripted broker on a local socket), native dec
 model with its Python validators, as shipped before, against the contract's plain path; and the best
 library-only decode, a model whose checks all run in pydantic-core, against the same plain path: the
 hand-written path stays only while it wins by a margin), the collector's triage of a batch, line-protocol
-tags (escaped per reading vs once per device per batch), and the hand-off between the MQTT thread and the
-writer (queue.Queue vs a deque drained in bulk).
+tags (escaped per reading vs once per device per batch; then quantities and instants once as well), the
+hand-off between the MQTT thread and the writer (queue.Queue vs a deque drained in bulk), and the records
+built per message and per reading (NamedTuple call vs tuple.__new__, frozen vs plain slots dataclass). The
+InfluxDB write client is measured against a real server by bench/influx_write.py.
 
     .venv/bin/python bench/hotpath.py [--repeats 5] [--messages 50000] [--steps decode,triage]
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import platform
 import queue
@@ -26,6 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -135,6 +139,45 @@ def encode_per_reading(readings: list[Reading]) -> bytes:
         tag_set = tag_string(r.device, TAGS[r.device])
         lines.append(f"{r.quantity.translate(_MEASUREMENT)},{tag_set} value={r.value!r} {epoch_ns(r.ts)}")
     return ("\n".join(lines) + "\n").encode()
+
+
+def encode_tags_once(readings: list[Reading]) -> bytes:
+    """Line protocol with tags escaped once per device, but every quantity escaped and every instant
+    converted again for each reading (the encode before 2026-11-27's second round)."""
+    tag_sets: dict[str, str] = {}
+    lines = []
+    for r in readings:
+        tag_set = tag_sets.get(r.device)
+        if tag_set is None:
+            tag_set = tag_sets[r.device] = tag_string(r.device, TAGS.get(r.device, {}))
+        lines.append(
+            f"{r.quantity.translate(_MEASUREMENT)},{tag_set} value={float(r.value)!r} {epoch_ns(r.ts)}"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenReading:
+    """cityhall.contract.Reading as it was: frozen."""
+
+    device: str
+    quantity: str
+    ts: datetime
+    value: float
+
+
+def without_gc(fn: Callable[[], object]) -> Callable[[], object]:
+    """fn with the cyclic GC off: building 50,000 records in a process holding this benchmark's data
+    otherwise times the collections they trigger more than the records (noise of 0.2-2 µs a record)."""
+
+    def run() -> object:
+        gc.disable()
+        try:
+            return fn()
+        finally:
+            gc.enable()
+
+    return run
 
 
 def handoff_queue(items: list[bytes]) -> None:
@@ -371,8 +414,17 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
         raise SystemExit("decoders disagree")
     if [decode_library(raw, now) for raw in raws[:1000]] != decoded:
         raise SystemExit("decoders disagree")
-    if encode_per_reading(readings[:1000]) != encode(readings[:1000], TAGS):
-        raise SystemExit("encoders disagree")
+    # Three quantities a message (as Tasmota and Shelly payloads carry), sharing the message's instant.
+    multi = [
+        Reading(r.device, q, r.ts, r.value) for r in readings for q in ("power_kw", "energy_kwh", "on_state")
+    ][:n]
+    for old_encode in (encode_per_reading, encode_tags_once):
+        if old_encode(readings[:1000]) != encode(readings[:1000], TAGS) or old_encode(multi) != encode(
+            multi, TAGS
+        ):
+            raise SystemExit("encoders disagree")
+    fields = [(i, 1, f"cityhall/v1/readings/{DEVICES[i % 50]}", raw, False) for i, raw in enumerate(raws)]
+    new_tuple = tuple.__new__
     packets = publish_packets(raws)
     writer, meters = seeded_writer(Path(stack.enter_context(tempfile.TemporaryDirectory())))
     base = datetime.now(UTC) - timedelta(days=2)
@@ -413,6 +465,26 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
             lambda: [encode(readings[i : i + 500], TAGS) for i in range(0, n, 500)],
         ),
         ("thread hand-off", lambda: handoff_queue(raws), lambda: handoff_deque(raws)),
+        (
+            "reading record: frozen dataclass (old) vs slots dataclass (new)",
+            without_gc(lambda: [FrozenReading(r.device, r.quantity, r.ts, r.value) for r in readings]),
+            without_gc(lambda: [Reading(r.device, r.quantity, r.ts, r.value) for r in readings]),
+        ),
+        (
+            "MQTT message record: NamedTuple call (old) vs tuple.__new__ (new)",
+            without_gc(lambda: [Message(*f) for f in fields]),
+            without_gc(lambda: [new_tuple(Message, f) for f in fields]),
+        ),
+        (
+            "line protocol, batches of 500, one reading a message: tags once (old) vs instants too (new)",
+            lambda: [encode_tags_once(readings[i : i + 500]) for i in range(0, n, 500)],
+            lambda: [encode(readings[i : i + 500], TAGS) for i in range(0, n, 500)],
+        ),
+        (
+            "line protocol, batches of 500, three readings a message: tags once (old) vs instants too (new)",
+            lambda: [encode_tags_once(multi[i : i + 500]) for i in range(0, n, 500)],
+            lambda: [encode(multi[i : i + 500], TAGS) for i in range(0, n, 500)],
+        ),
     ]
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")

@@ -119,9 +119,11 @@ class ReadingPayload(BaseModel):
         return values
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
-    """One value of one quantity of one device at one instant (UTC): the unit of storage."""
+    """One value of one quantity of one device at one instant (UTC): the unit of storage. Treat it as
+    immutable; it is not frozen because a frozen dataclass's __init__ costs 3.5x as much (0.45 µs against
+    0.13 µs), once for every reading the collector takes in (bench/hotpath.py)."""
 
     device: str
     quantity: str

@@ -83,6 +83,13 @@ class DeviceDirectory:
             found = self._quantities.get(code)
         return found
 
+    def current_quantities(self) -> dict[str, frozenset[str]]:
+        """The map device code -> quantities, reloaded first if it is older than the refresh interval: for
+        checking a whole batch with one clock read (an unknown code still goes through `quantities`)."""
+        if time.monotonic() - self._loaded_at > self._refresh_s:
+            self._maybe_reload(force=False)
+        return self._quantities
+
     def measures(self, code: str, quantity: str) -> bool:
         """True when the device is registered as measuring this quantity."""
         return quantity in self._quantities.get(code, frozenset())

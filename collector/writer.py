@@ -55,12 +55,20 @@ class BatchWriter:
         result = BatchResult()
         registry = self._registry
         now = registry.clock()  # once per batch: checking a reading against "now" needs no finer clock
+        known = self.devices.current_quantities()  # likewise the register's age
         for msg in batch:
             readings: list[Reading] = []
             try:
                 decoder = registry.decoder_for(msg.topic)
                 readings = registry.decode_with(decoder, msg.topic, msg.payload, now=now)  # names the device
-                readings = self._registered(decoder, readings)
+                if decoder.reports_all_quantities:
+                    readings = self._registered(decoder, readings)
+                else:
+                    for r in readings:
+                        quantities = known.get(r.device)
+                        if quantities is None or r.quantity not in quantities:
+                            self.check_registered(readings)  # words the reason (or finds it registered now)
+                            break
             except PayloadError as err:
                 result.dead_letters.append(self._dead_letter(msg, err, readings))
                 continue

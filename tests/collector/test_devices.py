@@ -73,3 +73,18 @@ def test_triage_during_an_outage_quarantines_unknown_devices_instead_of_failing(
     assert [(r.device, r.quantity, r.value) for r in result.readings] == [(METER, "power_kw", 12.5)]
     (letter,) = result.dead_letters
     assert (letter.device, letter.category) == ("NEW-METER-01", DeadLetterCategory.UNKNOWN_DEVICE)
+
+
+def test_current_quantities_is_the_register_reloaded_once_it_is_old(factory: sessionmaker[Session]) -> None:
+    """Triage reads the map once per batch: it must still follow the register after the refresh interval."""
+    devices = DeviceDirectory(factory, refresh_s=0.3)
+    devices.reload()
+    assert devices.current_quantities()[METER] == frozenset({"power_kw", "energy_kwh"})
+    with factory() as session:
+        session.execute(
+            text("UPDATE devices SET is_active = :off WHERE code = :code"), {"off": False, "code": METER}
+        )
+        session.commit()
+    assert METER in devices.current_quantities()  # not older than refresh_s yet
+    time.sleep(0.4)
+    assert METER not in devices.current_quantities()
