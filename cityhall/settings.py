@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         "committee reports if they are not stored yet (needs CITYHALL_INFLUX_URL)",
     )
 
-    collector_batch_size: int = Field(500, ge=1, le=100_000, description="Readings per write batch")
+    collector_batch_size: int = Field(2000, ge=1, le=100_000, description="Readings per write batch")
     collector_flush_seconds: float = Field(
         1.0, gt=0, le=60, description="Longest wait before a batch is written"
     )
