@@ -3,6 +3,8 @@ simulators); the collector receives through its own client, collector/mqttwire.p
 
 from __future__ import annotations
 
+import ssl
+
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -25,6 +27,9 @@ def make_client(settings: Settings, client_id: str) -> mqtt.Client:
     )
     if settings.mqtt_username:
         client.username_pw_set(settings.mqtt_username, settings.mqtt_password.get_secret_value())
+    context = tls_context(settings)
+    if context is not None:
+        client.tls_set_context(context)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     return client
@@ -41,6 +46,14 @@ def connect(client: mqtt.Client, settings: Settings, *, receive_maximum: int = 1
         )
     else:
         client.connect_async(settings.mqtt_host, settings.mqtt_port, keepalive=30)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """With CITYHALL_MQTT_TLS: a client context that verifies the broker's certificate and host name
+    against CITYHALL_MQTT_TLS_CA_FILE (or the system's trust store); None for plain TCP."""
+    if not settings.mqtt_tls:
+        return None
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.mqtt_tls_ca_file or None)
 
 
 def subscription(settings: Settings, topic_filter: str) -> str:

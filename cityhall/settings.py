@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     mqtt_username: str = Field("", description="MQTT username (empty: anonymous)")
     mqtt_password: SecretStr = Field(SecretStr(""), description="MQTT password")
     mqtt_protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT protocol version (3.1.1 for amqtt)")
+    mqtt_tls: bool = Field(
+        False, description="Connect to the broker over TLS (usually port 8883), verifying its certificate"
+    )
+    mqtt_tls_ca_file: str = Field(
+        "",
+        description="PEM file of the CA that signed the broker's certificate (with CITYHALL_MQTT_TLS); "
+        "empty: the system's trust store",
+    )
     mqtt_topic_prefix: str = Field("cityhall/v1", description="Prefix of every topic we publish or read")
     mqtt_share_group: str = Field("", description="Shared-subscription group; empty subscribes directly")
     mqtt_client_id: str = Field("", description="Stable client id for a persistent session; empty: derived")
@@ -175,6 +183,13 @@ class Settings(BaseSettings):
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port for collector/rules (0: off)")
     log_format: Literal["json", "console"] = Field("console", description="Structured log rendering")
     log_level: str = Field("INFO", description="Log level")
+
+    @field_validator("mqtt_tls_ca_file")
+    @classmethod
+    def _ca_file_readable(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
 
     @field_validator("collector_formats")
     @classmethod

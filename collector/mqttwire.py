@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -54,6 +55,8 @@ RECV_BYTES = 64 * 1024
 # writer: at 20,000 paced messages/s that alone outran the collector (seconds of latency). At most this much
 # latency is added; the kernel's socket buffer holds the messages meanwhile.
 READ_PAUSE_S = 0.001
+# The most a TLS socket returns from one recv: one record's plaintext.
+TLS_RECORD_BYTES = 16 * 1024
 # While the consumer has enough (can_read is False), look again this often (an ack wakes the thread sooner).
 PAUSE_POLL_S = 0.005
 _new_tuple = tuple.__new__
@@ -117,6 +120,7 @@ class Options:
     keepalive_s: int = 30
     session_expiry_s: int = 7 * 24 * 3600
     receive_maximum: int = 1000
+    tls: ssl.SSLContext | None = None  # None: plain TCP
     connect_timeout_s: float = 10.0
     min_backoff_s: float = 0.5
     max_backoff_s: float = 30.0
@@ -422,7 +426,8 @@ class MqttSubscriber:
         try:
             return self._open()
         except (OSError, ProtocolError) as err:  # RefusedError is a ConnectionError, an OSError
-            level = log.error if isinstance(err, RefusedError) else log.warning
+            # Refused credentials or a certificate that does not verify will not fix themselves: errors.
+            level = log.error if isinstance(err, RefusedError | ssl.SSLCertVerificationError) else log.warning
             level("mqtt_connect_failed", error=str(err), retry_in_s=backoff)
         except Exception:  # the loop's edge: a bug must not end ingestion for good
             log.exception("mqtt_connect_crashed", retry_in_s=backoff)
@@ -449,6 +454,8 @@ class MqttSubscriber:
         sock = socket.create_connection((opts.host, opts.port), timeout=opts.connect_timeout_s)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if opts.tls is not None:  # handshake and certificate check now, within the connect timeout
+                sock = opts.tls.wrap_socket(sock, server_hostname=opts.host)
             sock.sendall(connect_packet(opts))
             self.generation += 1
             self._reader = PacketReader(v5=opts.v5, generation=self.generation)
@@ -528,6 +535,10 @@ class MqttSubscriber:
         """Read, deliver, send queued PUBACKs, keep alive; returns when stopping, raises if the link fails."""
         reader = self._reader
         wake = self._wake_r
+        # A TLS read returns at most one record (16 KiB of plaintext): a shorter read means the stream paused.
+        # Asking for more than a record also means the TLS layer never keeps decrypted bytes back, where
+        # select could not see them (SSLSocket.pending() stays 0).
+        full_read = TLS_RECORD_BYTES if isinstance(sock, ssl.SSLSocket) else RECV_BYTES
         while not self._stopping.is_set():
             reading = self._can_read()
             watched, timeout = ([sock, wake], self._until_keepalive()) if reading else ([wake], PAUSE_POLL_S)
@@ -549,7 +560,7 @@ class MqttSubscriber:
                     self._on_messages(messages)
                 if reader.controls:
                     self._handle_controls(reader)
-                if len(data) < RECV_BYTES:
+                if len(data) < full_read:
                     self._send_queued(sock)
                     time.sleep(READ_PAUSE_S)
             self._send_queued(sock)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall.contract import Reading
-from cityhall.mqtt import SESSION_EXPIRY_S, subscription
+from cityhall.mqtt import SESSION_EXPIRY_S, subscription, tls_context
 from cityhall.settings import Settings
 from cityhall.timeseries import ReadingStore, StoreUnavailableError
 from collector import metrics
@@ -303,6 +303,7 @@ def mqtt_options(settings: Settings, client_id: str, topics: tuple[str, ...]) ->
         keepalive_s=KEEPALIVE_S,
         session_expiry_s=SESSION_EXPIRY_S,
         receive_maximum=receive_maximum(settings.collector_batch_size),
+        tls=tls_context(settings),
         max_backoff_s=MAX_BACKOFF_S,
     )
 

@@ -24,6 +24,8 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3
 # the report tests rasterise the PDF's pages with poppler's pdftoppm.
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$missing fonts-wqy-microhei"
 has_command pdftoppm || missing="$missing poppler-utils"
+# The MQTT-over-TLS tests make a throwaway CA and broker certificate with the openssl command.
+has_command openssl || missing="$missing openssl"
 
 if [ -n "$missing" ]; then
     if ! is_root; then

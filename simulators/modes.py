@@ -30,7 +30,7 @@ from cityhall.timeseries import ReadingStore
 from simulators.engine import Simulation, Tick
 from simulators.formats import PayloadFormat, encode
 from simulators.scenario import Plan
-from simulators.wire import BatchPublisher
+from simulators.wire import BatchPublisher, WireError
 
 log = structlog.get_logger(__name__)
 # Readings per store write in backfill: large enough to amortise a round trip, small enough for one request.
@@ -254,6 +254,11 @@ def live_runner(settings: Settings, plan: Plan, *, speed: float, qos: int = 1) -
 
 def fast_publisher(settings: Settings, *, qos: int, max_inflight: int, client_id: str = "") -> BatchPublisher:
     """A connected batch publisher for the configured broker."""
+    if settings.mqtt_tls:
+        raise WireError(
+            "fast mode publishes over plain TCP only (it is a load generator): point it at the broker's "
+            "plain listener without CITYHALL_MQTT_TLS, or use live mode, which speaks TLS"
+        )
     publisher = BatchPublisher(
         settings.mqtt_host,
         settings.mqtt_port,

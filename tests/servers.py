@@ -21,6 +21,7 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, Self
@@ -230,13 +231,60 @@ def _tcp_accepts(host: str, port: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway CA and a broker certificate it signed, for 127.0.0.1 (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(directory: Path, *, common_name: str = "CityHall test CA") -> TlsFiles:
+    """Make a CA and a broker certificate for IP 127.0.0.1 with the openssl command (P-256 keys, 2 days)."""
+    openssl = find_binary("openssl")
+    if openssl is None:
+        require_service("openssl", "the openssl command is not installed (scripts/install-system-deps.sh)")
+    directory.mkdir(parents=True, exist_ok=True)
+    files = TlsFiles(directory / "ca.pem", directory / "broker.pem", directory / "broker.key")
+    ca_key, csr, ext = directory / "ca.key", directory / "broker.csr", directory / "broker.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for command in (
+        [
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            ca_key,
+            "-out",
+            files.ca,
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={common_name}",
+        ],
+        ["req", *ec, "-keyout", files.key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+        [
+            *("x509", "-req", "-in", csr, "-CA", files.ca, "-CAkey", ca_key, "-CAcreateserial"),
+            *("-out", files.cert, "-days", "2", "-extfile", ext),
+        ],
+    ):
+        subprocess.run([openssl, *map(str, command)], check=True, capture_output=True)
+    return files
+
+
 class MosquittoServer(ServerProcess):
-    """A Mosquitto 2 broker with anonymous access and on-disk persistence."""
+    """A Mosquitto 2 broker with anonymous access and on-disk persistence; with `tls`, its listener speaks
+    only TLS with that certificate."""
 
     binary_name = "mosquitto"
 
-    def __init__(self, *, port: int | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, binary: str | None = None, tls: TlsFiles | None = None
+    ) -> None:
         super().__init__(binary=binary)
+        self.tls = tls
         self.port = port if port is not None else free_port()
         self.data_dir = self.directory / "data"
         self.data_dir.mkdir()
@@ -250,6 +298,11 @@ class MosquittoServer(ServerProcess):
             [
                 f"user {getpass.getuser()}",
                 f"listener {self.port} {self.host}",
+                *(
+                    [f"cafile {self.tls.ca}", f"certfile {self.tls.cert}", f"keyfile {self.tls.key}"]
+                    if self.tls
+                    else []
+                ),
                 "allow_anonymous true",
                 "persistence true",
                 # The trailing slash matters: Mosquitto concatenates location and file name.
