@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -62,13 +62,9 @@ class BatchWriter:
                 decoder = registry.decoder_for(msg.topic)
                 readings = registry.decode_with(decoder, msg.topic, msg.payload, now=now)  # names the device
                 if decoder.reports_all_quantities:
-                    readings = self._registered(decoder, readings)
-                else:
-                    for r in readings:
-                        quantities = known.get(r.device)
-                        if quantities is None or r.quantity not in quantities:
-                            self.check_registered(readings)  # words the reason (or finds it registered now)
-                            break
+                    readings = self._registered(decoder, readings, known)
+                else:  # the common case, without the extra call (the hot path)
+                    self.check_registered(readings, known)
             except PayloadError as err:
                 result.dead_letters.append(self._dead_letter(msg, err, readings))
                 continue
@@ -97,7 +93,9 @@ class BatchWriter:
         first drop the quantities the device is not registered for."""
         return self._registered(self._registry.decoder_for(topic), readings)
 
-    def _registered(self, decoder: Decoder, readings: list[Reading]) -> list[Reading]:
+    def _registered(
+        self, decoder: Decoder, readings: list[Reading], known: Mapping[str, frozenset[str]] | None = None
+    ) -> list[Reading]:
         if decoder.reports_all_quantities:
             kept = [
                 r
@@ -107,13 +105,21 @@ class BatchWriter:
             if len(kept) < len(readings):
                 metrics.UNREGISTERED_QUANTITIES.inc(len(readings) - len(kept))
             readings = kept
-        self.check_registered(readings)
+        self.check_registered(readings, known)
         return readings
 
-    def check_registered(self, readings: Sequence[Reading]) -> None:
-        """Raise unless every reading's device is registered and measures that quantity."""
+    def check_registered(
+        self, readings: Sequence[Reading], known: Mapping[str, frozenset[str]] | None = None
+    ) -> None:
+        """Raise unless every reading's device is registered and measures that quantity. `known` is the
+        register as triage reads it once a batch (DeviceDirectory.current_quantities); a code missing from
+        it is looked up again, which reloads the register (at most every 5 s)."""
+        if known is None:
+            known = self.devices.current_quantities()
         for r in readings:
-            quantities = self.devices.quantities(r.device)
+            quantities = known.get(r.device)
+            if quantities is None:
+                quantities = self.devices.quantities(r.device)
             if quantities is None:
                 raise UnknownDeviceError(
                     f"device: unknown device {r.device!r} (register it in the asset register)"
