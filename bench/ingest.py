@@ -572,19 +572,23 @@ class Bench:
             rss = max(vm_hwm_mb(p.pid) for p in contender.procs)
             cpu = sum(cpu_seconds(p.pid) for p in contender.procs)
         finally:
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(60)
-            for proc in contender.procs:
-                terminate(proc)
-            contender.cleanup()
-            self.drop_db(db)
+            self._end_run(contender, db, spy)
         rate = done / (t_end - t0)
         log(
             f"  {name}: {rate:,.0f} readings/s ({done:,} in {t_end - t0:.1f} s), peak RSS {rss:.0f} MB, "
             f"CPU {cpu:.1f} s {note}"
         )
         return rate, rss, cpu, note
+
+    def _end_run(self, contender: Contender, db: str, spy: subprocess.Popen[bytes] | None = None) -> None:
+        """After a run: stop the profiler (it writes its file on SIGINT), the contender, and drop its data."""
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+        for proc in contender.procs:
+            terminate(proc)
+        contender.cleanup()
+        self.drop_db(db)
 
     def _wait_count(
         self, db: str, target: int, contender: Contender, *, fine: bool = False
@@ -747,13 +751,7 @@ class Bench:
             rss = max(vm_hwm_mb(p.pid) for p in contender.procs)
             cpu = sum(cpu_seconds(p.pid) for p in contender.procs)
         finally:
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(60)
-            for proc in contender.procs:
-                terminate(proc)
-            contender.cleanup()
-            self.drop_db(db)
+            self._end_run(contender, db, spy)
         result = Drained(done, t_end - t_start, t_end - t_connect, rss, cpu, note, drain_cpu)
         log(
             f"  {name} (drain): {result.rate_from_connect:,.0f} readings/s from connect, "
@@ -823,10 +821,7 @@ class Bench:
                     time.sleep(0.01)
                 timings = pub.finish()
         finally:
-            for proc in contender.procs:
-                terminate(proc)
-            contender.cleanup()
-            self.drop_db(db)
+            self._end_run(contender, db)
             stream.unlink()
         sent = {int(k): t for k, t in timings["markers"].items()}
         lat = [(seen[k] - sent[k]) * 1000 for k in sorted(sent) if k in seen]
