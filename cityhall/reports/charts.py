@@ -114,20 +114,12 @@ def daily_chart(section: AreaConsumption, report: CommitteeReport, *, dpi: int) 
         fig = Figure(figsize=(7.0, 3.0), layout="constrained")
         ax = fig.add_subplot()
         days = list(range(1, len(daily.days) + 1))
-        ax.plot(
-            days,
-            [v if v is not None else float("nan") for v in daily.last_year],
-            color=LAST_YEAR,
-            lw=2,
-            label=report.last_year.title,
-        )
-        ax.plot(
-            days,
-            [v if v is not None else float("nan") for v in daily.current],
-            color=THIS_YEAR,
-            lw=2,
-            label=report.period.title,
-        )
+        for values, color, label in (
+            (daily.last_year, LAST_YEAR, report.last_year.title),
+            (daily.current, THIS_YEAR, report.period.title),
+        ):
+            points = [v if v is not None else float("nan") for v in values]
+            ax.plot(days, points, color=color, lw=2, label=label)
         ax.set_xlabel(f"Day of the period (day 1 = {daily.days[0]:%d %b})")
         ax.set_ylabel(f"{area} ({daily.unit}/day)")
         if max((v or 0.0 for v in (*daily.current, *daily.last_year)), default=0.0) >= 100:
