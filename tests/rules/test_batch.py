@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from cityhall.contract import Reading
-from cityhall.db import make_engine
-from cityhall.migrate import upgrade
 from cityhall.models import Severity
 from cityhall.timeseries.sql import SqlStore
 from rules.batch import Column, Frame, batchable, judge_frame, to_us
@@ -219,14 +216,6 @@ def test_a_watch_judged_in_batch_finds_what_judge_watch_finds(seed: int) -> None
         ]
         assert acting == expected
         assert len(acting) + sum(quiet.values()) == len(pure)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_the_cache_columns_stay_in_step_with_its_windows(engine: Engine) -> None:

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.contract import Reading
-from cityhall.db import make_engine, make_sessionmaker, transaction
-from cityhall.migrate import upgrade
+from cityhall.db import make_sessionmaker, transaction
 from cityhall.timeseries.sql import SqlStore
 from rules.config import load_rules
 from rules.evaluation import bind
 from rules.runner import RulesRunner, WindowCache, subjects
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def write(store: SqlStore, device: str, *points: tuple[int, float], quantity: str = "power_kw") -> None:
