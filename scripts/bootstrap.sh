@@ -1,6 +1,6 @@
 #!/bin/sh
-# Create .venv with Python 3.11 and install the locked dependencies (requirements.lock, hash-checked),
-# then the project itself. Re-runs are cheap: nothing is reinstalled unless the lock file changed.
+# Create .venv (or $VENV) with Python 3.11 and install the locked dependencies (requirements.lock, hash-checked)
+# with a pinned installer (requirements-installer.lock), then the project itself. Re-runs are cheap: nothing is reinstalled unless the lock file changed.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -21,18 +21,24 @@ fi
 
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+        . scripts/apt.sh
+        apt_get update -qq && apt_get install -y -qq --no-install-recommends python3-venv
     else
         echo "Python venv support is missing: sudo apt-get install python3-venv" >&2
         exit 1
     fi
 fi
 
-stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-    echo "installing locked dependencies into .venv ..."
-    .venv/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-    .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+VENV=${VENV:-.venv}
+stamp=$VENV/.installed
+if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ requirements-installer.lock -nt "$stamp" ] ||
+    [ pyproject.toml -nt "$stamp" ]; then
+    [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+    # First the pinned installer (requirements-installer.lock says why), then the lock with it.
+    echo "installing the pinned installer and the locked dependencies into $VENV ..."
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+        -r requirements-installer.lock
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
     touch "$stamp"
 fi

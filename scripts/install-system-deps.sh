@@ -4,6 +4,7 @@
 # Idempotent: it installs only what is missing and does nothing when everything is there.
 # Needs root for installing or starting anything; otherwise it prints what is missing and exits 1.
 set -eu
+. "$(dirname "$0")/apt.sh"
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
@@ -34,9 +35,9 @@ if [ -n "$missing" ]; then
         exit 1
     fi
     echo "installing:$missing"
-    apt-get update
+    apt_get update
     # shellcheck disable=SC2086  # $missing is a word list on purpose
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
+    apt_get install -y --no-install-recommends $missing
     case "$missing" in
         *influxdb*)
             # The package may start a system influxd on :8086. The tests start their own on free ports,
