@@ -161,6 +161,7 @@ class LiveEvaluator:
         self.book = book if isinstance(book, RuleBook) else None
         with session_factory() as session:
             self.known = subjects(session)
+        self._generation = book.generation if isinstance(book, RuleBook) else 0
         self.state = self._bind(book.definitions if isinstance(book, RuleBook) else book, previous=None)
         self._next_reload = time.monotonic() + RELOAD_EVERY_S
         self._changes: deque[tuple[Watch, Subject, Finding]] = deque()
@@ -192,8 +193,10 @@ class LiveEvaluator:
             return
         self._next_reload = time.monotonic() + RELOAD_EVERY_S
         try:
-            if self.book.refresh():
-                self.state = self._bind(self.book.definitions, previous=self.state)
+            changed = self.book.changed_since(self._generation)
+            if changed is not None:
+                self._generation, definitions = changed
+                self.state = self._bind(definitions, previous=self.state)
         except Exception:  # the writer's edge: a failed reload keeps the rules in force
             log.exception("rules_live_reload_failed")
 

@@ -6,6 +6,7 @@ The two share one namespace of keys and the file's named schedules.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,9 @@ def check_references(session: Session, definitions: Sequence[RuleDefinition]) ->
 class RuleBook:
     """The rules in force, reloaded when the database's rules change (the file is read at each reload).
 
-    A reload that fails validation (say, a file edited to reuse a key created through the API) keeps the
+    One book serves several engines (the demo's cycle runner and live evaluator, in two threads): each asks
+    `changed_since` with the generation it last took, so every engine sees every change, not only the first to
+    look. A reload that fails validation (say, a file edited to reuse a key created through the API) keeps the
     rules in force and logs why, so a bad edit never stops the engine.
     """
 
@@ -75,19 +78,32 @@ class RuleBook:
         self.factory = factory
         self.path = path
         self._version: tuple[int, int, int] | None = None
-        self.definitions: list[RuleDefinition] = []
+        self._lock = threading.Lock()
+        # (generation, rules): replaced whole, so a reader never sees one without the other.
+        self._current: tuple[int, list[RuleDefinition]] = (0, [])
         with factory() as session:
             self._load(session)
+
+    @property
+    def definitions(self) -> list[RuleDefinition]:
+        """The rules in force."""
+        return self._current[1]
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every reload that changed the rules in force."""
+        return self._current[0]
 
     def _load(self, session: Session) -> None:
         version = rules_version(session)
         definitions = load_definitions(session, self.path)
         check_references(session, definitions)
-        self.definitions, self._version = definitions, version
+        self._current = (self._current[0] + 1, definitions)
+        self._version = version
 
     def refresh(self) -> bool:
-        """Reload when the stored rules have changed; True when the rules in force changed."""
-        with self.factory() as session:
+        """Reload when the stored rules have changed; True when this call changed the rules in force."""
+        with self._lock, self.factory() as session:
             if rules_version(session) == self._version:
                 return False
             try:
@@ -98,3 +114,9 @@ class RuleBook:
                 return False
         log.info("rules_reloaded", rules=len(self.definitions))
         return True
+
+    def changed_since(self, generation: int) -> tuple[int, list[RuleDefinition]] | None:
+        """Refresh, then the rules in force with their generation if they differ from `generation`."""
+        self.refresh()
+        current = self._current
+        return None if current[0] == generation else current

@@ -371,6 +371,7 @@ class RulesRunner:
         # a store that lags the stream would raise again what the live evaluator has just cleared.
         self.skip_kinds = skip_kinds
         self.book = book if isinstance(book, RuleBook) else None
+        self._generation = book.generation if isinstance(book, RuleBook) else 0
         self.definitions = self._accept(book.definitions if isinstance(book, RuleBook) else book, lookback)
         self.store = store
         self.factory = session_factory
@@ -424,10 +425,12 @@ class RulesRunner:
 
     def _refresh(self) -> None:
         """Take up rules changed through the API since the last cycle."""
-        if self.book is None or not self.book.refresh():
+        changed = None if self.book is None else self.book.changed_since(self._generation)
+        if changed is None:
             return
+        self._generation, definitions = changed
         try:
-            self.definitions = self._accept(self.book.definitions, self.lookback)
+            self.definitions = self._accept(definitions, self.lookback)
         except RuleConfigError as err:
             log.error("rules_reload_refused", error=str(err))
 

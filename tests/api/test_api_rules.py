@@ -142,3 +142,27 @@ def test_engines_take_up_rules_created_through_the_api(
     assert book.definitions[0].enabled is False
     with session_factory() as session:
         assert [d.key for d in load_definitions(session, rules_file)] == ["office-hot"]
+
+
+def test_every_engine_sharing_a_book_sees_every_change(
+    client: TestClient,
+    auth_for: AuthFor,
+    assets: AssetIds,
+    session_factory: sessionmaker[Session],
+    tmp_path: Any,
+) -> None:
+    # The demo's cycle runner and live evaluator share one book: the first to look must not hide the change.
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("schedules: {}\nrules: []\n", encoding="utf-8")
+    book = RuleBook(session_factory, rules_file)
+    cycle_seen = live_seen = book.generation
+    assert book.changed_since(cycle_seen) is None
+    assert client.post("/rules", json=hot_office(), headers=auth_for("fiona")).status_code == 201
+    for_cycle = book.changed_since(cycle_seen)
+    assert for_cycle is not None
+    cycle_seen = for_cycle[0]
+    for_live = book.changed_since(live_seen)  # the book has already reloaded; the second engine still sees it
+    assert for_live is not None
+    assert [d.key for d in for_live[1]] == [d.key for d in for_cycle[1]] == ["office-hot"]
+    assert book.changed_since(cycle_seen) is None
+    assert book.changed_since(for_live[0]) is None
