@@ -299,7 +299,10 @@ class Bench:
         self._runs = 0
         self.template, meters, self.tags = self._seed()
         self.marker_device, self.meters = meters[-1], meters[:-1]
-        self.base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+        # The streams are stamped one second apart per meter, ending an hour before now: any stream size is
+        # in the past, where the collector takes it (it refuses readings stamped in the future).
+        longest = max(args.messages, args.drain_messages) // (len(meters) - 1) + 1
+        self.base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1, seconds=longest)
         self.stream = self.tmp / "stream.jsonl"
         self._write_stream(self.stream, self._messages(self.n))
         self.n_drain: int = args.drain_messages
