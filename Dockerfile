@@ -14,8 +14,9 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, in their own layer: a code change does not reinstall them. The lock pins every
 # package with hashes, so pip runs in --require-hashes mode and installs exactly the reviewed tree.
-COPY requirements.lock ./
-RUN pip install --require-hashes --no-deps -r requirements.lock
+COPY requirements-installer.lock requirements.lock ./
+RUN pip install --require-hashes -r requirements-installer.lock \
+    && pip install --require-hashes --no-deps -r requirements.lock
 
 # --no-deps: the lock already installed (and pinned) every dependency; never let pip resolve anew here.
 COPY pyproject.toml README.md ./

@@ -34,11 +34,14 @@ stamp=$VENV/.installed
 if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ requirements-installer.lock -nt "$stamp" ] ||
     [ pyproject.toml -nt "$stamp" ]; then
     [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-    # First the pinned installer (requirements-installer.lock says why), then the lock with it.
+    # First the pinned installer (requirements-installer.lock says why), then the lock with it. The lock is the
+    # whole tree, so pip installs exactly its files (--no-deps: nothing is resolved against what the registry
+    # serves today), and `pip check` proves the tree is complete and consistent.
     echo "installing the pinned installer and the locked dependencies into $VENV ..."
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
         -r requirements-installer.lock
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
     "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
+    "$VENV/bin/pip" check --disable-pip-version-check
     touch "$stamp"
 fi

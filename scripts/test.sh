@@ -1,10 +1,18 @@
 #!/bin/sh
-# The README's test command: install what the tests need, then lint, type-check and run every test
-# against real services (throwaway Mosquitto and InfluxDB, the local PostgreSQL).
+# The README's test command: install what the tests need, prove the lock installs from nothing, then lint,
+# type-check and run every test against real services (throwaway Mosquitto and InfluxDB, the local PostgreSQL).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-system-deps.sh
 sh scripts/bootstrap.sh
+# An existing .venv hides install failures: build a new one exactly as bootstrap does for a fresh clone, from
+# the same lock, and fail the run if it cannot be built or is inconsistent.
+echo "== install from nothing (a new venv, the way bootstrap builds it)"
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+VENV="$fresh/venv" sh scripts/bootstrap.sh
+"$fresh/venv/bin/cityhall" --help >/dev/null
+rm -rf "$fresh"
 echo "== ruff"; .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy (strict)"; .venv/bin/mypy
