@@ -18,6 +18,7 @@ from api.collector.router import router as collector_router
 from api.conservation.router import router as conservation_router
 from api.crews.router import router as crews_router
 from api.crews.router import schedules_router
+from api.docs.router import router as docs_router
 from api.dorms.router import router as dorms_router
 from api.exceptions import install_error_handlers
 from api.health.metrics import RequestObserver
@@ -52,6 +53,9 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         version=cityhall.__version__,
         description="Facilities and energy management for the Secretariat of the Tainan City Government.",
         lifespan=lifespan,
+        # FastAPI's own /docs and /redoc load their scripts from a CDN; docs_router serves packaged copies.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = owned_engine if owned_engine is not None else session_factory.kw.get("bind")
@@ -78,6 +82,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         conservation_router,
         reports_router,
         web_router,
+        docs_router,
     ):
         app.include_router(router)
     return app

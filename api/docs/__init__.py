@@ -1,0 +1,1 @@
+"""The API documentation pages (Swagger UI and ReDoc), served without a CDN."""
