@@ -8,7 +8,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import ClassVar
 
 from cityhall.contract import QUANTITIES
@@ -136,12 +136,11 @@ class BaselineRule(_Base):
         """The percentage limit."""
         return self.pct
 
-    def _history(self, window: Window, ts: datetime) -> list[float]:
-        """Readings in the same local hour on comparable past days (same weekday, or same day type)."""
-        local = ts.astimezone(TAIPEI)
-        hour_start = local.replace(minute=0, second=0, microsecond=0)
+    def _history(self, window: Window, hour_start: datetime) -> list[float]:
+        """Readings in the local hour that starts at `hour_start` (Taipei) on comparable past days (same
+        weekday, or same day type)."""
         by_week = self.profile == "hour_of_week"
-        working = is_working_day(local.date())
+        working = is_working_day(hour_start.date())
         out: list[float] = []
         for back in range(1, self.weeks * 7 + 1):
             if by_week and back % 7:
@@ -149,27 +148,48 @@ class BaselineRule(_Base):
             start = hour_start - timedelta(days=back)
             if not by_week and is_working_day(start.date()) != working:
                 continue
+            # Bisect in UTC, the window's zone: comparing across zones costs a utcoffset() per comparison.
+            start = start.astimezone(UTC)
             lo = bisect.bisect_left(window, (start,))
             hi = bisect.bisect_left(window, (start + HOUR,))
             out.extend(v for _, v in window[lo:hi])
         return out
 
+    def _usual(self, window: Window, hour_start: datetime) -> tuple[float, float] | None:
+        """The mean of one local hour's comparable history and the band around it; None with too little."""
+        past = self._history(window, hour_start)
+        if len(past) < self.min_history:
+            return None
+        mean = sum(past) / len(past)
+        sigma = math.sqrt(sum((x - mean) ** 2 for x in past) / len(past))
+        return mean, max(self.k_sigma * sigma, abs(mean) * self.pct / 100, self.min_delta)
+
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
-        """Compare recent readings (the last `for_s` plus an hour) with their comparable history."""
+        """Compare recent readings (the last `for_s` plus an hour) with their comparable history.
+
+        Every reading of one local hour has the same history, so its mean and band are computed once per
+        hour, not once per reading: the cost of a judgement no longer grows with the reading rate.
+        """
         if not window:
             return None
         recent_from = window[-1][0] - timedelta(seconds=max(self.for_s, self.clear_for_s)) - HOUR
+        above = self.direction in {"above", "both"}
+        below = self.direction in {"below", "both"}
         samples: list[tuple[datetime, float, Sample]] = []
+        hour_from = hour_to = None  # the current local hour, in UTC: Taipei keeps one offset all year
+        usual: tuple[float, float] | None = None
         for ts, v in window[bisect.bisect_left(window, (recent_from,)) :]:
-            past = self._history(window, ts)
-            if len(past) < self.min_history:
+            if hour_from is None or hour_to is None or not hour_from <= ts < hour_to:
+                hour_start = ts.astimezone(TAIPEI).replace(minute=0, second=0, microsecond=0)
+                hour_from = hour_start.astimezone(UTC)
+                hour_to = hour_from + HOUR
+                usual = self._usual(window, hour_start)
+            if usual is None:
                 samples.append((ts, v, Sample.SKIP))
                 continue
-            mean = sum(past) / len(past)
-            sigma = math.sqrt(sum((x - mean) ** 2 for x in past) / len(past))
-            band = max(self.k_sigma * sigma, abs(mean) * self.pct / 100, self.min_delta)
-            high = v > mean + band and self.direction in {"above", "both"}
-            low = v < mean - band and self.direction in {"below", "both"}
+            mean, band = usual
+            high = v > mean + band and above
+            low = v < mean - band and below
             samples.append((ts, v, Sample.BAD if high or low else Sample.OK))
         return self._held(samples, above=self.direction != "below")
 

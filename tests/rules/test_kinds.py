@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
+import math
+import random
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from cityhall.models import Severity
-from rules.engine import Finding, Status, Subject, ThresholdRule, evaluate
+from rules.engine import Finding, Sample, Status, Subject, ThresholdRule, evaluate, held
 from rules.evaluation import fold_silent_buildings
 from rules.kinds import (
     AfterHoursRule,
@@ -114,6 +120,77 @@ def test_baseline_flags_consumption_above_the_usual_hour() -> None:
 def test_baseline_without_history_is_silent() -> None:
     rule = BaselineRule("b", quantity="power_kw", name="test rule", severity=Severity.LOW)
     assert rule.judge(series([90.0] * 8), now=MONDAY) is None
+
+
+def _baseline_per_reading(rule: BaselineRule, window: list[tuple[datetime, float]]) -> Finding | None:
+    """The baseline as it was first written: every recent reading gathers its own comparable history."""
+    taipei = ZoneInfo("Asia/Taipei")
+    samples: list[tuple[datetime, float, Sample]] = []
+    recent_from = window[-1][0] - timedelta(seconds=max(rule.for_s, rule.clear_for_s)) - timedelta(hours=1)
+    for ts, v in window:
+        if ts < recent_from:
+            continue
+        local = ts.astimezone(taipei)
+        hour_start = local.replace(minute=0, second=0, microsecond=0)
+        past: list[float] = []
+        for back in range(1, rule.weeks * 7 + 1):
+            day = hour_start - timedelta(days=back)
+            if rule.profile == "hour_of_week" and back % 7:
+                continue
+            if rule.profile == "day_type" and is_working_day(day.date()) != is_working_day(local.date()):
+                continue
+            lo = bisect.bisect_left(window, (day,))
+            hi = bisect.bisect_left(window, (day + timedelta(hours=1),))
+            past.extend(x for _, x in window[lo:hi])
+        if len(past) < rule.min_history:
+            samples.append((ts, v, Sample.SKIP))
+            continue
+        mean = sum(past) / len(past)
+        sigma = math.sqrt(sum((x - mean) ** 2 for x in past) / len(past))
+        band = max(rule.k_sigma * sigma, abs(mean) * rule.pct / 100, rule.min_delta)
+        high = v > mean + band and rule.direction in {"above", "both"}
+        low = v < mean - band and rule.direction in {"below", "both"}
+        samples.append((ts, v, Sample.BAD if high or low else Sample.OK))
+    return held(samples, for_s=rule.for_s, clear_for_s=rule.clear_for_s, above=rule.direction != "below")
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_baseline_judged_per_hour_finds_what_per_reading_judging_finds(seed: int) -> None:
+    """The mean and band computed once per local hour give the findings of one history per reading, over
+    windows with irregular gaps, missing hours, level shifts, a holiday and both profiles and directions."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not a secret
+    rule = BaselineRule(
+        "b",
+        name="test rule",
+        severity=Severity.LOW,
+        quantity="power_kw",
+        weeks=rng.choice([1, 2, 3]),
+        profile=rng.choice(["day_type", "hour_of_week"]),
+        k_sigma=rng.choice([1.0, 2.0, 4.0]),
+        pct=rng.choice([5.0, 25.0]),
+        min_delta=rng.choice([0.0, 3.0]),
+        min_history=rng.choice([1, 3, 12]),
+        direction=rng.choice(["above", "below", "both"]),
+        for_s=rng.choice([0.0, 600.0, 3600.0]),
+        clear_for_s=rng.choice([0.0, 1800.0]),
+    )
+    # Three weeks before Friday 2026-10-09 (Taiwan's National Day holiday falls on Saturday the 10th).
+    end = datetime(2026, 10, 9, 4, 0, tzinfo=UTC) + timedelta(minutes=rng.uniform(0, 48 * 60))
+    ts = end - timedelta(weeks=rule.weeks, hours=2)
+    window: list[tuple[datetime, float]] = []
+    level = 50.0
+    while ts < end:
+        if rng.random() < 0.002:
+            ts += timedelta(hours=rng.uniform(1, 6))  # a gap: hours without history
+        if rng.random() < 0.005:
+            level = rng.choice([45.0, 50.0, 55.0])
+        if end - ts < timedelta(hours=3) and rng.random() < 0.05:  # the recent part: shifts up and down
+            level = rng.choice([20.0, 50.0, 50.0, 90.0])
+        window.append((ts, level + rng.uniform(-3, 3)))
+        ts += timedelta(seconds=rng.choice([120, 300, 600]) * rng.uniform(0.5, 1.5))
+    for cut in (len(window), len(window) - rng.randrange(1, 20), len(window) - rng.randrange(20, 40)):
+        part = window[:cut]
+        assert rule.judge(part, now=part[-1][0]) == _baseline_per_reading(rule, part)
 
 
 # --- leak ---
