@@ -20,7 +20,8 @@ from rules.engine import Status, Subject
 from rules.evaluation import bind
 from rules.live import LiveEvaluator, LiveState, owns
 from tests import servers
-from tests.e2e.e2e_helpers import publish_series, wait_for
+from tests.publishing import publish_series
+from tests.waiting import PATIENCE_S, wait_for
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 DORM_METER = "MZ-DORM-EM-MAIN"
@@ -117,7 +118,7 @@ def test_readings_over_the_limit_open_a_ticket_and_normal_ones_clear_the_alarm(
     )
     evaluator.start()
     try:
-        assert evaluator.wait_connected(10)
+        assert evaluator.wait_connected(PATIENCE_S)
         now = datetime.now(UTC).replace(microsecond=0)
         # dorm-demand-high: above 150 kW for 30 s. Normal, then 300 kW for 40 s.
         series = [
@@ -129,7 +130,7 @@ def test_readings_over_the_limit_open_a_ticket_and_normal_ones_clear_the_alarm(
             with factory() as session:
                 return session.scalars(select(Ticket).where(Ticket.alarm_id.is_not(None))).one_or_none()
 
-        opened = wait_for(ticket, timeout=20, what="a ticket from the live evaluator")
+        opened = wait_for(ticket, what="a ticket from the live evaluator")
         with factory() as session:
             alarm = session.get_one(Alarm, opened.alarm_id)
             assert (alarm.rule_key, alarm.trigger_value, alarm.state) == (
@@ -147,7 +148,7 @@ def test_readings_over_the_limit_open_a_ticket_and_normal_ones_clear_the_alarm(
             with factory() as session:
                 return session.get_one(Alarm, alarm.id).state is AlarmState.CLEARED
 
-        wait_for(cleared, timeout=10, what="the alarm to clear")
+        wait_for(cleared, what="the alarm to clear")
         with factory() as session:
             assert session.scalar(select(func.count()).select_from(Alarm)) == 1
         assert evaluator.health() == {"live_mqtt": True, "live_writer": True}
