@@ -173,6 +173,7 @@ class LiveEvaluator:
         self.client_id = client_id or f"cityhall-rules-live-{index + 1}of{count}"
         self._client = make_client(settings, self.client_id)
         self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._writer = threading.Thread(target=self._run_writer, name="rules-live-writer", daemon=True)
@@ -211,6 +212,13 @@ class LiveEvaluator:
             log.error("rules_live_connect_refused", reason=str(rc))
             return
         client.subscribe([(topic, 0) for topic in self.subscriptions])
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: list[ReasonCode], _p: Any) -> None:
+        # Connected means subscribed: a reading published before the SUBACK could be lost (QoS 0 here).
+        refused = [str(code) for code in codes if code.is_failure]
+        if refused:
+            log.error("rules_live_subscribe_refused", reasons=refused)
+            return
         self._connected.set()
         log.info("rules_live_connected", client_id=self.client_id, watched=self.watched)
 
