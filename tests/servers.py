@@ -32,13 +32,14 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from tests.waiting import PATIENCE_S
+
 LOCALHOST = "127.0.0.1"
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432
 POSTGRES_USER = "postgres"
 POSTGRES_MAINTENANCE_DB = "postgres"
 
-_STOP_TIMEOUT_S = 15.0
 _LOG_TAIL_CHARS = 4000
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -129,8 +130,8 @@ class ServerProcess(ABC):
         """Process id of the running server, or None."""
         return self._process.pid if self._process is not None else None
 
-    def start(self, timeout: float = 20.0) -> Self:
-        """Spawn the server and block until it is ready."""
+    def start(self, timeout: float = PATIENCE_S) -> Self:
+        """Spawn the server and block until it is ready (or has exited)."""
         if self.running:
             raise ServerError(f"{self.binary_name} is already running (pid {self.pid})")
         env = {key: value for key, value in os.environ.items() if not key.startswith("INFLUXDB_")}
@@ -147,7 +148,7 @@ class ServerProcess(ABC):
         self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float = 20.0) -> None:
+    def wait_ready(self, timeout: float = PATIENCE_S) -> None:
         """Poll until the server answers; raise ServerError with its log if it dies or times out."""
         deadline = time.monotonic() + timeout
         while True:
@@ -169,7 +170,7 @@ class ServerProcess(ABC):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
-                process.wait(_STOP_TIMEOUT_S)
+                process.wait(PATIENCE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -187,7 +188,7 @@ class ServerProcess(ABC):
         self._process = None
         _RUNNING.discard(self)
 
-    def restart(self, timeout: float = 20.0) -> Self:
+    def restart(self, timeout: float = PATIENCE_S) -> Self:
         """Stop gracefully and start again on the same ports with the same data."""
         self.stop()
         return self.start(timeout)
@@ -424,7 +425,7 @@ bind-address = "{self.host}:{self.rpc_port}"
     def is_ready(self) -> bool:
         """GET /ping answers 204."""
         try:
-            return httpx.get(f"{self.url}/ping", timeout=1.0).status_code == 204
+            return httpx.get(f"{self.url}/ping", timeout=PATIENCE_S).status_code == 204
         except httpx.TransportError:
             return False
 
@@ -437,7 +438,7 @@ bind-address = "{self.host}:{self.rpc_port}"
             form["db"] = db
         if bind:
             form["params"] = json.dumps(dict(bind))
-        response = httpx.post(f"{self.url}/query", data=form, timeout=10.0)
+        response = httpx.post(f"{self.url}/query", data=form, timeout=PATIENCE_S)
         body: dict[str, Any] = response.json()
         errors = [body["error"]] if "error" in body else []
         errors += [result["error"] for result in body.get("results", []) if "error" in result]

@@ -20,8 +20,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from tests import servers
-
-WAIT_S = 10.0
+from tests.waiting import PATIENCE_S
 
 
 class _MqttClient:
@@ -69,7 +68,7 @@ class _MqttClient:
         """Connect and return the broker's session-present flag."""
         self.client.connect(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
-        session_present, reason_code = self._connects.get(timeout=WAIT_S)
+        session_present, reason_code = self._connects.get(timeout=PATIENCE_S)
         assert not reason_code.is_failure, reason_code
         return session_present
 
@@ -77,17 +76,17 @@ class _MqttClient:
         """Subscribe and wait for the SUBACK."""
         self._subscribed.clear()
         self.client.subscribe(topic, qos=qos)
-        assert self._subscribed.wait(WAIT_S), "no SUBACK"
+        assert self._subscribed.wait(PATIENCE_S), "no SUBACK"
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         """Publish and wait until the broker acknowledged it (PUBACK for QoS 1)."""
         info = self.client.publish(topic, payload, qos=qos)
-        info.wait_for_publish(timeout=WAIT_S)
+        info.wait_for_publish(timeout=PATIENCE_S)
         assert info.is_published()
 
     def next_message(self) -> mqtt.MQTTMessage:
         """The next received message, waiting for it."""
-        return self.messages.get(timeout=WAIT_S)
+        return self.messages.get(timeout=PATIENCE_S)
 
     def close(self) -> None:
         """Disconnect cleanly (the broker keeps a persistent session) and stop the network loop."""
@@ -144,7 +143,7 @@ def test_mosquitto_restart_keeps_qos1_messages_for_offline_persistent_session() 
 
 def _write_line(influx: servers.InfluxServer, db: str, line: str) -> None:
     response = httpx.post(
-        f"{influx.url}/write", params={"db": db, "precision": "ns"}, content=line.encode(), timeout=WAIT_S
+        f"{influx.url}/write", params={"db": db, "precision": "ns"}, content=line.encode(), timeout=PATIENCE_S
     )
     assert response.status_code == 204, response.text
 
