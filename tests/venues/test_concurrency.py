@@ -19,6 +19,7 @@ from cityhall.db import make_engine, make_sessionmaker
 from cityhall.settings import Settings
 from tests.api.api_testdata import AuthFor
 from tests.venues.conftest import MakeResource, at
+from tests.waiting import PATIENCE_S
 from tests.web.conftest import ServedApp
 
 CALLERS = 50
@@ -43,7 +44,7 @@ def test_fifty_simultaneous_requests_for_one_slot(
             "ends_at": at(day, 12).isoformat(),
             "attendees": 5,
         }
-        with httpx.Client(base_url=base_url, timeout=60) as http:
+        with httpx.Client(base_url=base_url, timeout=PATIENCE_S) as http:
             barrier.wait()
             response = http.post("/venues/bookings", json=body, headers=headers)
         with lock:
@@ -54,7 +55,7 @@ def test_fifty_simultaneous_requests_for_one_slot(
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=120)
+            thread.join(PATIENCE_S)
     engine.dispose()
 
     assert Counter(r.status_code for r in results) == {201: 1, 409: CALLERS - 1}

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests import servers
+from tests.waiting import PATIENCE_S, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without these, Chromium reaches for Google's services, which this closed network refuses.
@@ -32,6 +32,8 @@ def browser() -> Iterator[Browser]:
     """Headless Debian Chromium (never a browser build downloaded by a test tool)."""
     if not CHROMIUM.exists():
         servers.require_service("chromium", "run scripts/install-system-deps.sh")
+    # expect() polls its condition, but gives up after 5 s by default: a slow machine's page is not wrong.
+    expect.set_options(timeout=PATIENCE_S * 1000)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
@@ -55,11 +57,9 @@ class ServedApp:
 
     def __enter__(self) -> ServedApp:
         self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise TimeoutError("uvicorn did not start")
-            time.sleep(0.05)
+        wait_for(lambda: self.server.started or not self.thread.is_alive(), what="uvicorn to start")
+        if not self.server.started:
+            raise RuntimeError("uvicorn stopped before it served (see the log above)")
         return self
 
     def __exit__(self, *_exc: object) -> None:
