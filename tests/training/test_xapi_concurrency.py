@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall.db import Base, make_engine, make_sessionmaker, transaction
@@ -16,6 +15,7 @@ from cityhall.training import xapi
 from cityhall.training.xapi import StatementOutcome
 from tests import servers
 from tests.training.conftest import statement
+from tests.waiting import PATIENCE_S, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -49,10 +49,22 @@ def test_a_simultaneous_duplicate_is_a_replay_not_an_error(pg_factory: sessionma
         target=lambda: late.update(out=xapi.intake(second, [body], received_from="service:lms"))
     )
     thread.start()
-    time.sleep(0.5)
-    assert thread.is_alive()  # the second insert waits on the first transaction's row
+
+    def waiting_on_a_lock() -> bool:
+        with pg_factory() as session:
+            waiting = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return bool(waiting)
+
+    wait_for(waiting_on_a_lock, what="the second insert to wait on the first transaction's row")
+    assert thread.is_alive()
     first.commit()
-    thread.join(10)
+    thread.join(PATIENCE_S)
+    assert not thread.is_alive()
     second.commit()
     assert [(o.stored, o.credited_s) for o in stored] == [(True, 3600)]
     assert [(o.stored, o.credited_s) for o in late["out"]] == [(False, 0)]
