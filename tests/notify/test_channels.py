@@ -19,6 +19,7 @@ from cityhall.models import Crew, NotificationLog, Ticket, User
 from cityhall.notify import EmailChannel, MqttChannel, NotificationService, WebhookChannel, verify_signature
 from tests.notify.conftest import WEBHOOK_SECRET, Mailbox, SettingsFor, WebhookInbox, World
 from tests.servers import MosquittoServer
+from tests.waiting import PATIENCE_S
 
 
 def test_email_reaches_active_managers_with_an_address(
@@ -134,13 +135,13 @@ def test_mqtt_publishes_to_role_and_crew_topics(
     listener.loop_start()
     channel = MqttChannel(settings)
     try:
-        assert subscribed.wait(10)
+        assert subscribed.wait(PATIENCE_S)
         [alarm_id] = world.raise_alarms(1)
         report = NotificationService(
             settings=settings, session_factory=world.factory, channels=[channel]
         ).run_once()
         assert report.sent == 2
-        assert got_two.wait(10)
+        assert got_two.wait(PATIENCE_S)
     finally:
         channel.close()
         listener.disconnect()

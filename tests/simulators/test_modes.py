@@ -24,6 +24,7 @@ from cityhall.timeseries.sql import SqlStore
 from simulators.modes import fast_publisher, live_runner, run_backfill, run_fast, run_live, write_truth
 from tests import servers
 from tests.simulators.conftest import plan_of
+from tests.waiting import PATIENCE_S, wait_for
 
 SMALL = """\
 name: small
@@ -50,17 +51,17 @@ class Collected:
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
-        assert self._ready.wait(10)
+        assert self._ready.wait(PATIENCE_S)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.append(message)
 
-    def wait_for(self, count: int, timeout_s: float = 20) -> list[mqtt.MQTTMessage]:
-        deadline = time.monotonic() + timeout_s
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)  # nothing more should arrive
+    def wait_for(self, count: int) -> list[mqtt.MQTTMessage]:
+        """Wait for `count` messages; then a moment for any that should not come (absence can only be seen
+        by waiting: a slow machine may hide an extra message from this check, never fail a good run)."""
+        wait_for(lambda: len(self.messages) >= count, what=f"{count} messages")
+        time.sleep(0.2)
         return list(self.messages)
 
     def close(self) -> None:
@@ -115,7 +116,7 @@ def test_live_mode_follows_the_wall_clock_times_speed(
     stats = run_live(live, plan, show_progress=False)
     took = time.monotonic() - began
     assert stats.instants == 5
-    assert 0.7 < took < 5  # paced: four waits of 0.2 s, not as fast as possible
+    assert took > 0.7  # paced: four waits of 0.2 s, not as fast as possible (no upper bound: load slows it)
     messages = collected.wait_for(stats.messages)
     assert len(messages) == stats.messages == 5 * len(plan.devices)
 
