@@ -15,6 +15,7 @@ from cityhall.maintenance import InfluxAlarmEventSink, run_maintenance_cycle
 from cityhall.notify.service import NotificationService
 from cityhall.reports.schedule import run_report_schedule
 from cityhall.settings import Settings
+from cityhall.timeseries import AggregatingStore, make_store
 from cityhall.timeseries.influx import InfluxStore
 from cityhall.training.reminders import send_expiry_reminders
 from cityhall.venues.upkeep import run_venue_cycle
@@ -34,6 +35,8 @@ class Housekeeping:
         # Without InfluxDB (the demo) alarm events stay in their outbox; the audit log has every transition.
         self.store = InfluxStore.from_settings(settings) if settings.influx_url else None
         self.sink = InfluxAlarmEventSink(self.store) if self.store is not None else None
+        # What the committee reports read: InfluxDB, or without one the SQL readings table.
+        self.readings: AggregatingStore = self.store if self.store is not None else make_store(settings)
         self._wide_rollup_at: datetime | None = None
         self.notifier = NotificationService(settings=settings, session_factory=session_factory)
         self._stop = threading.Event()
@@ -57,7 +60,8 @@ class Housekeeping:
         except Exception:  # the loop's edge
             log.exception("energy_rollup_failed")
         try:
-            run_report_schedule(self.factory, self.settings, now=now, store=self.store)  # committee reports
+            # The committee's reports of the last month and quarter, when not stored yet.
+            run_report_schedule(self.factory, self.settings, now=now, store=self.readings)
         except Exception:  # the loop's edge
             log.exception("report_schedule_failed")
         try:
@@ -67,7 +71,8 @@ class Housekeeping:
 
     def roll_up_registers(self, now: datetime | None = None) -> int:
         """Rebuild the daily register rollups of yesterday and today, and once an hour of the last
-        `energy_rollup_days` days (readings drained late from a collector's spool); points written."""
+        `energy_rollup_days` days (readings drained late from a collector's spool); points written. The
+        rollups serve InfluxDB's dashboards: the SQL readings table needs none (reports group it directly)."""
         if self.store is None:
             return 0
         now = now or datetime.now(UTC)
@@ -84,8 +89,7 @@ class Housekeeping:
             self.run_once()
             self._stop.wait(self.interval_s)
         self.notifier.close()
-        if self.store is not None:
-            self.store.close()
+        self.readings.close()  # the InfluxDB store itself, when there is one
 
     def stop(self) -> None:
         """Ask run_forever to return after the current pass."""

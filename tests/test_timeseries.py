@@ -1,16 +1,20 @@
-"""Both reading stores against real servers: idempotent writes, windows per device, outage errors."""
+"""Both reading stores against real servers: idempotent writes, windows per device, the aggregates reports
+read (the same figures from either store), outage errors."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from cityhall.contract import Reading
 from cityhall.db import Base, make_engine
-from cityhall.timeseries import ReadingStore, StoreUnavailableError
+from cityhall.models import ReadingRow
+from cityhall.timeseries import AggregatingStore, BucketStats, ReadingStore, StoreUnavailableError
 from cityhall.timeseries.influx import InfluxStore
 from cityhall.timeseries.sql import SqlStore
 from tests import servers
@@ -35,11 +39,67 @@ def _exercise(store: ReadingStore) -> None:
     assert store.window(quantity="power_kw", since=T0, until=T0, devices=[]) == {}
 
 
+# 23:00 on 31 October in Taipei: a register read every 15 minutes for three hours crosses local midnight.
+LATE = datetime(2026, 10, 31, 15, 0, tzinfo=UTC)
+MIDNIGHT = datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
+
+
+def _exercise_aggregates(store: AggregatingStore) -> None:
+    """Buckets start at Asia/Taipei midnight; empty ones are left out; windows are [since, until)."""
+    quarter = timedelta(minutes=15)
+    register = [Reading("M.1", "energy_kwh", LATE + i * quarter, 100.0 + i * i) for i in range(12)]
+    register.append(Reading("M-2", "energy_kwh", MIDNIGHT + quarter, 7.0))
+    power = [
+        Reading("M.1", "power_kw", LATE + i * quarter, float(v)) for i, v in enumerate((4, 8, 1, 3, 5, 5))
+    ]
+    store.write([*register, *power], TAGS)
+    since, until = LATE - timedelta(days=1), LATE + timedelta(hours=3)
+    day = timedelta(days=1)
+    stats = store.bucket_stats(
+        quantity="energy_kwh", devices=["M.1", "M-2"], since=since, until=until, bucket=day
+    )
+    assert stats == {
+        "M.1": [
+            BucketStats(MIDNIGHT - day, 100.0, 109.0, 100.0, 109.0),
+            BucketStats(MIDNIGHT, 116.0, 221.0, 116.0, 221.0),
+        ],
+        "M-2": [BucketStats(MIDNIGHT, 7.0, 7.0, 7.0, 7.0)],
+    }
+    means = store.bucket_means(
+        quantity="power_kw", devices=["M.1"], since=LATE, until=LATE + timedelta(hours=2), bucket=2 * quarter
+    )
+    assert means == {"M.1": {LATE: 6.0, LATE + 2 * quarter: 2.0, MIDNIGHT: 5.0}}
+    peaks = store.peak_bucket_means(
+        quantity="power_kw", devices=["M.1", "M-2"], since=LATE, until=MIDNIGHT, bucket=2 * quarter
+    )
+    assert peaks == {"M.1": 6.0}  # the bucket from midnight is outside [since, until)
+    last = store.last_readings(quantity="energy_kwh", devices=["M.1", "M-2"], since=since, until=MIDNIGHT)
+    assert last == {"M.1": (MIDNIGHT - quarter, 109.0)}
+    assert store.bucket_stats(quantity="energy_kwh", devices=[], since=since, until=until, bucket=day) == {}
+
+
 def test_sql_store(db_url: str) -> None:
     engine = make_engine(db_url)
     Base.metadata.create_all(engine)
     store = SqlStore(engine)
     _exercise(store)
+    _exercise_aggregates(store)
+    store.close()
+
+
+def test_sql_store_rows_written_fast_are_the_rows_sqlalchemy_writes(tmp_path: Path) -> None:
+    """SQLite: the store writes through the driver with its own time format; SQLAlchemy must find (and
+    overwrite) those rows by their primary key, or a redelivery would double a reading."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'readings.db'}")
+    Base.metadata.create_all(engine)
+    store = SqlStore(engine)
+    at = T0 + timedelta(microseconds=250)
+    store.write([Reading("D-1", "power_kw", at, 1.0), Reading("D-1", "power_kw", T0, 2.0)], TAGS)
+    store._write_rows([Reading("D-1", "power_kw", at, 3.0)])  # SQLAlchemy's own insert, on the same key
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ReadingRow)) == 2
+        assert conn.scalar(select(ReadingRow.value).where(ReadingRow.ts == at)) == 3.0
+    assert store.window(quantity="power_kw", since=T0, until=at) == {"D-1": [(T0, 2.0), (at, 3.0)]}
     store.close()
 
 
@@ -47,6 +107,7 @@ def test_influx_store(influx: servers.InfluxServer) -> None:
     influx.create_database("store_test")
     store = InfluxStore(influx.url, "store_test")
     _exercise(store)
+    _exercise_aggregates(store)
     result = store.query('SELECT count("value") FROM "power_kw" WHERE "building" = \'MZ-DORM\'')
     assert result[0]["values"][0][1] == 5  # tags were written, duplicates were not
     store.close()

@@ -1,5 +1,5 @@
-"""Dependencies of the conservation routes: who may do what, the asset register's departments, the reading
-store, and entities by id."""
+"""Dependencies of the conservation routes (and the committee reports'): who may do what, the asset register's
+departments, the reading store, and entities by id."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from cityhall.models import (
     ConsumptionEntry,
     Role,
 )
+from cityhall.timeseries import AggregatingStore
 from cityhall.timeseries.influx import InfluxStore
+from cityhall.timeseries.sql import SqlStore
 
 # Admin is admitted everywhere (api.deps.RoleGate).
 READERS = (Role.ENERGY_COMMITTEE, Role.FACILITY_MANAGER, Role.STAFF, Role.AUDITOR)
@@ -39,10 +41,11 @@ def meter_register(request: Request, settings: SettingsDep) -> MeterRegister:
     return given if isinstance(given, MeterRegister) else configured_register(settings)
 
 
-def reading_store(settings: SettingsDep) -> Iterator[InfluxStore | None]:
-    """InfluxDB when CITYHALL_INFLUX_URL is set; None otherwise (metered areas then read 0)."""
+def reading_store(request: Request, settings: SettingsDep) -> Iterator[AggregatingStore]:
+    """InfluxDB when CITYHALL_INFLUX_URL is set; otherwise the readings table of the app's own database (the
+    embedded default), through the app's engine and its pool, so there is nothing to close per request."""
     if not settings.influx_url:
-        yield None
+        yield SqlStore(request.app.state.engine)
         return
     store = InfluxStore.from_settings(settings)
     try:
@@ -52,7 +55,7 @@ def reading_store(settings: SettingsDep) -> Iterator[InfluxStore | None]:
 
 
 RegisterDep = Annotated[MeterRegister, Depends(meter_register)]
-StoreDep = Annotated[InfluxStore | None, Depends(reading_store)]
+StoreDep = Annotated[AggregatingStore, Depends(reading_store)]
 
 
 def valid_target_id(target_id: int, session: SessionDep) -> ConservationTarget:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conservation.dependencies import RegisterDep
+from api.conservation.dependencies import RegisterDep, StoreDep
 from api.deps import Principal, SessionDep, SettingsDep, require_roles
 from api.pagination import Page, PageDep, paginate
 from api.reports.schemas import ReportCreate, ReportFiles, ReportRead
@@ -16,7 +16,6 @@ from cityhall.errors import ConflictError
 from cityhall.models import ReportKind, ReportStatus, Role, StoredReport
 from cityhall.reports import store as reports
 from cityhall.reports.period import report_period
-from cityhall.timeseries.influx import InfluxStore
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -60,12 +59,12 @@ def generate(
     session: SessionDep,
     settings: SettingsDep,
     register: RegisterDep,
+    store: StoreDep,
     request: Request,
 ) -> ReportRead:
-    """Generate a month's or quarter's report from InfluxDB and store it (409 if stored, unless replace)."""
+    """Generate a month's or quarter's report from the reading store (InfluxDB, or the SQL readings table
+    without one) and store it (409 if stored, unless replace)."""
     period = report_period(data.kind, data.period)
-    if not settings.influx_url:
-        raise ConflictError("no_reading_store", "reports read InfluxDB; CITYHALL_INFLUX_URL is not set")
     existing = reports.find_report(session, data.kind, period.label)
     if existing is not None and existing.status is ReportStatus.READY and not data.replace:
         raise ConflictError(
@@ -74,13 +73,9 @@ def generate(
             "send replace: true to generate it again",
             loc=("body", "period"),
         )
-    influx = InfluxStore.from_settings(settings)
-    try:
-        generated = reports.generate_report(
-            session, influx, register, period=period, weather_device=settings.energy_weather_device or None
-        )
-    finally:
-        influx.close()
+    generated = reports.generate_report(
+        session, store, register, period=period, weather_device=settings.energy_weather_device or None
+    )
     factory: sessionmaker[Session] = request.app.state.session_factory
     row = reports.save_report(factory, generated, generated_by=who.actor, replace=data.replace)
     return report_read(row)

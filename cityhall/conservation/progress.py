@@ -1,9 +1,10 @@
 """Progress of every department in the four areas (electricity, water, fuel, paper) against its targets.
 
 Actual consumption, year to date (1 January through `through`, Asia/Taipei days, both included):
-- *metered*: electricity, water and fuel from the meters' cumulative registers in InfluxDB, at the department
-  scope (a department gets its floor-area share of each building it occupies, `rollup.scope_series`);
-  paper is never metered. Without an InfluxDB (`store=None`, the demo) metered is 0.
+- *metered*: electricity, water and fuel from the meters' cumulative registers in the reading store (InfluxDB
+  or the SQL readings table), at the department scope (a department gets its floor-area share of each
+  building it occupies, `rollup.scope_series`); paper is never metered. Without a store (`store=None`)
+  metered is 0.
 - *entered*: monthly entries (paper, fuel bought in bulk). An entry covers its whole month evenly, so a
   `through` in the middle of a month counts that month's entries pro rata by day; at a month's end it counts
   them whole.
@@ -37,7 +38,7 @@ from cityhall.energy.periods import TAIPEI
 from cityhall.energy.register import Area, MeterRegister
 from cityhall.energy.rollup import Scope, read_consumption, scope_series
 from cityhall.models import AREA_UNITS, ConservationArea, ConservationTarget, ConsumptionEntry
-from cityhall.timeseries.influx import InfluxStore
+from cityhall.timeseries import AggregatingStore
 
 AT_RISK_MARGIN = 0.05  # actual up to 5 % above the target to date is "at risk"; more is "behind"
 STATUSES = ("on_track", "at_risk", "behind", "no_target")
@@ -121,7 +122,7 @@ def status_of(actual: float, target_to_date: float | None) -> str:
 
 def four_areas_progress(
     session: Session,
-    store: InfluxStore | None,
+    store: AggregatingStore | None,
     register: MeterRegister,
     *,
     year: int,
@@ -211,7 +212,7 @@ def monthly_entries(session: Session, year: int) -> MonthlyAmounts:
 
 
 def metered_monthly(
-    store: InfluxStore | None,
+    store: AggregatingStore | None,
     register: MeterRegister,
     departments: Iterable[str],
     year: int,

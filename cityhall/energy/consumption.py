@@ -1,22 +1,23 @@
-"""Consumption per meter and bucket (hour or local day) from cumulative registers in InfluxDB.
+"""Consumption per meter and bucket (hour or local day) from cumulative registers in the reading store.
 
-One aggregate query per batch of meters gives each bucket's first, last, min and max register reading. A
-bucket whose readings run straight up (first = min, last = max, first >= the previous bucket's last) used
-exactly `last - previous last`. Only the buckets that do not (a reset, a rollover, a spike, a replacement)
-are read reading by reading and settled by `cityhall.energy.registers.increments`. A year of daily figures
-for hundreds of meters is then one pass over InfluxDB's aggregates, not millions of points through Python.
+One aggregate read per batch of meters gives each bucket's first, last, min and max register reading
+(`AggregatingStore.bucket_stats`: InfluxDB or the SQL table groups them). A bucket whose readings run
+straight up (first = min, last = max, first >= the previous bucket's last) used exactly `last - previous
+last`. Only the buckets that do not (a reset, a rollover, a spike, a replacement) are read reading by reading
+and settled by `cityhall.energy.registers.increments`. A year of daily figures for hundreds of meters is then
+one pass over the store's aggregates, not millions of points through Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from cityhall.energy.periods import TAIPEI
 from cityhall.energy.registers import Point, RegisterEvent, increments
-from cityhall.timeseries.influx import InfluxStore, quote_ident, quote_str, rfc3339
+from cityhall.timeseries import AggregatingStore, BucketStats
 
 # A reading this long before the window still counts as the register's start (a meter offline for longer loses
 # the gap's consumption from this window, never doubles it).
@@ -36,27 +37,12 @@ class Resolution(StrEnum):
         return timedelta(hours=1) if self is Resolution.HOUR else timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
-class _Bucket:
-    start: datetime
-    first: float
-    last: float
-    low: float
-    high: float
-
-
 @dataclass(slots=True)
 class MeterSeries:
     """Consumption of meters per bucket (bucket start, UTC -> amount in the register's unit)."""
 
     by_meter: dict[str, dict[datetime, float]]
     events: list[RegisterEvent]
-
-
-def device_filter(devices: Sequence[str]) -> str:
-    """An InfluxQL condition matching exactly these device codes (letters, digits, '.', '_', '-')."""
-    alternatives = "|".join(code.replace(".", r"\.") for code in devices)
-    return f'"device" =~ /^(?:{alternatives})$/'
 
 
 def _check_aligned(ts: datetime, resolution: Resolution) -> None:
@@ -69,7 +55,7 @@ def _check_aligned(ts: datetime, resolution: Resolution) -> None:
 class _Window:
     """One measurement over [since, until) in buckets of `resolution`."""
 
-    store: InfluxStore
+    store: AggregatingStore
     measurement: str
     since: datetime
     until: datetime
@@ -77,7 +63,7 @@ class _Window:
 
 
 def meter_series(
-    store: InfluxStore,
+    store: AggregatingStore,
     *,
     measurement: str,
     devices: Sequence[str],
@@ -101,39 +87,20 @@ def meter_series(
     return out
 
 
-def _bucket_stats(w: _Window, devices: list[str]) -> dict[str, list[_Bucket]]:
-    # Every identifier and literal is quoted; InfluxQL has no bound parameters for these.
-    q = (
-        'SELECT first("value"), last("value"), min("value"), max("value") '  # noqa: S608
-        f"FROM {quote_ident(w.measurement)} WHERE time >= {quote_str(rfc3339(w.since))} "
-        f"AND time < {quote_str(rfc3339(w.until))} AND {device_filter(devices)} "
-        f"GROUP BY time({w.resolution.value}), \"device\" fill(none) tz('Asia/Taipei')"
+def _bucket_stats(w: _Window, devices: list[str]) -> dict[str, list[BucketStats]]:
+    return w.store.bucket_stats(
+        quantity=w.measurement, devices=devices, since=w.since, until=w.until, bucket=w.resolution.step
     )
-    out: dict[str, list[_Bucket]] = {}
-    for series in w.store.query(q):
-        device = series.get("tags", {}).get("device", "")
-        out[device] = [
-            _Bucket(datetime.fromtimestamp(t / 1000, UTC), first, last, low, high)
-            for t, first, last, low, high in series["values"]
-        ]
-    return out
 
 
 def _last_before(w: _Window, devices: list[str]) -> dict[str, Point]:
     """The last register reading before the window per device (within LOOKBACK), with its time."""
-    q = (
-        f'SELECT last("value") FROM {quote_ident(w.measurement)} '  # noqa: S608
-        f"WHERE time >= {quote_str(rfc3339(w.since - LOOKBACK))} AND time < {quote_str(rfc3339(w.since))} "
-        f'AND {device_filter(devices)} GROUP BY "device"'
+    return w.store.last_readings(
+        quantity=w.measurement, devices=devices, since=w.since - LOOKBACK, until=w.since
     )
-    out: dict[str, Point] = {}
-    for series in w.store.query(q):
-        t, value = series["values"][0]
-        out[series.get("tags", {}).get("device", "")] = (datetime.fromtimestamp(t / 1000, UTC), value)
-    return out
 
 
-def _dirty(buckets: list[_Bucket], before: Point | None) -> list[bool]:
+def _dirty(buckets: list[BucketStats], before: Point | None) -> list[bool]:
     """Which buckets cannot be settled from their aggregates alone."""
     dirty = [False] * len(buckets)
     reference = before[1] if before else None
@@ -149,7 +116,7 @@ def _dirty(buckets: list[_Bucket], before: Point | None) -> list[bool]:
 
 
 def _settle(
-    w: _Window, device: str, buckets: list[_Bucket], before: Point | None
+    w: _Window, device: str, buckets: list[BucketStats], before: Point | None
 ) -> tuple[dict[datetime, float], list[RegisterEvent]]:
     """Each bucket's consumption: from aggregates where they suffice, from the readings where not."""
     dirty = _dirty(buckets, before)
@@ -187,7 +154,7 @@ def _runs(flags: list[bool]) -> list[tuple[int, int]]:
     return runs
 
 
-def _bucket_of(ts: datetime, buckets: list[_Bucket]) -> datetime:
+def _bucket_of(ts: datetime, buckets: list[BucketStats]) -> datetime:
     """The start of the last bucket that starts at or before `ts`."""
     key = buckets[0].start
     for b in buckets:

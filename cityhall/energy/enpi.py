@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 import holidays
 
-from cityhall.energy.consumption import Resolution, device_filter
+from cityhall.energy.consumption import Resolution
 from cityhall.energy.periods import TAIPEI
 from cityhall.energy.register import Area, BuildingInfo, MeterRegister
 from cityhall.energy.rollup import Scope, Series, read_consumption, scope_series
 from cityhall.energy.weather import cooling_degree_days
-from cityhall.timeseries.influx import InfluxStore, quote_str, rfc3339
+from cityhall.timeseries import AggregatingStore
 
 NIGHT_HOURS = range(6)  # 00:00-06:00 local: nobody works, what runs is baseload
 WORKING_HOURS = range(8, 17)  # 08:00-17:00 on working days
-DEMAND_INTERVAL = "15m"  # Taipower bills demand as the highest 15-minute mean
+DEMAND_INTERVAL = timedelta(minutes=15)  # Taipower bills demand as the highest 15-minute mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,28 +141,26 @@ ENPIS: tuple[EnPI, ...] = (
 
 
 def peak_demand_kw(
-    store: InfluxStore, devices: list[str], *, since: datetime, until: datetime
+    store: AggregatingStore, devices: list[str], *, since: datetime, until: datetime
 ) -> tuple[float, datetime] | None:
     """Highest 15-minute mean of the meters' summed power_kw in [since, until), and when it began."""
     if not devices:
         return None
-    q = (
-        'SELECT mean("value") FROM "power_kw" '  # noqa: S608 - literals quoted
-        f"WHERE time >= {quote_str(rfc3339(since))} AND time < {quote_str(rfc3339(until))} "
-        f'AND {device_filter(devices)} GROUP BY time({DEMAND_INTERVAL}), "device" fill(none)'
+    means = store.bucket_means(
+        quantity="power_kw", devices=devices, since=since, until=until, bucket=DEMAND_INTERVAL
     )
-    total: dict[int, float] = {}
-    for series in store.query(q):
-        for t, value in series["values"]:
+    total: dict[datetime, float] = {}
+    for per_bucket in means.values():
+        for t, value in per_bucket.items():
             total[t] = total.get(t, 0.0) + value
     if not total:
         return None
     t, kw = max(total.items(), key=lambda item: item[1])
-    return kw, datetime.fromtimestamp(t / 1000, UTC)
+    return kw, t
 
 
 def enpi_inputs(
-    store: InfluxStore,
+    store: AggregatingStore,
     register: MeterRegister,
     building: str,
     *,
@@ -170,7 +168,7 @@ def enpi_inputs(
     until: datetime,
     hourly_temperature_c: Mapping[datetime, float] | None = None,
 ) -> EnPIInputs:
-    """Read what the indicators of one building over [since, until) need from InfluxDB."""
+    """Read what the indicators of one building over [since, until) need from the reading store."""
     narrowed = _only_building(register, building)
     totals: dict[Area, float] = {}
     hourly: Series = {}

@@ -11,7 +11,7 @@ from cityhall.energy.consumption import Resolution, meter_series
 from cityhall.energy.periods import Period, regroup
 from cityhall.energy.register import AREA_MEASURES, Area, MeterRegister
 from cityhall.energy.registers import RegisterEvent
-from cityhall.timeseries.influx import InfluxStore
+from cityhall.timeseries import AggregatingStore
 
 Series = dict[datetime, float]
 
@@ -40,7 +40,7 @@ class Consumption:
 
 
 def read_consumption(
-    store: InfluxStore,
+    store: AggregatingStore,
     register: MeterRegister,
     area: Area,
     *,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from cityhall.energy.periods import TAIPEI
-from cityhall.timeseries.influx import InfluxStore, quote_str, rfc3339
+from cityhall.timeseries import AggregatingStore
 
 # Tainan buildings start to need cooling above about 24 degC daily mean (the simulator's balance point too);
 # the committee can choose another base, and the baseline model searches its own.
@@ -14,19 +14,13 @@ CDD_BASE_C = 24.0
 
 
 def hourly_temperature(
-    store: InfluxStore, device: str, *, since: datetime, until: datetime
+    store: AggregatingStore, device: str, *, since: datetime, until: datetime
 ) -> dict[datetime, float]:
     """Hourly mean `temperature_c` (degC) of an outdoor sensor in [since, until), keyed by hour start."""
-    q = (
-        'SELECT mean("value") FROM "temperature_c" '  # noqa: S608 - literals quoted
-        f"WHERE time >= {quote_str(rfc3339(since))} AND time < {quote_str(rfc3339(until))} "
-        f'AND "device" = {quote_str(device)} GROUP BY time(1h) fill(none)'
+    means = store.bucket_means(
+        quantity="temperature_c", devices=[device], since=since, until=until, bucket=timedelta(hours=1)
     )
-    out: dict[datetime, float] = {}
-    for series in store.query(q):
-        for t, value in series["values"]:
-            out[datetime.fromtimestamp(t / 1000, UTC)] = float(value)
-    return out
+    return means.get(device, {})
 
 
 def daily_mean_temperature(hourly_c: Mapping[datetime, float]) -> dict[datetime, float]:

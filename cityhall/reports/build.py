@@ -1,4 +1,5 @@
-"""Build a committee report's numbers from InfluxDB (readings) and the database (committee records).
+"""Build a committee report's numbers from the reading store (InfluxDB, or the SQL readings table of the
+embedded default) and the database (committee records).
 
 Fast by construction: consumption is read with daily buckets, one aggregate query per area and hundred meters
 (cityhall.energy.consumption), never per meter; the year before and the baseline year are read only for the
@@ -26,7 +27,7 @@ from cityhall.energy.baseline import (
     monthly_metrics,
     savings,
 )
-from cityhall.energy.consumption import Resolution, device_filter
+from cityhall.energy.consumption import Resolution
 from cityhall.energy.periods import TAIPEI
 from cityhall.energy.register import Area, MeterRegister
 from cityhall.energy.rollup import Consumption, Scope, Series, read_consumption, scope_series
@@ -47,7 +48,7 @@ from cityhall.reports.content import (
     Weather,
 )
 from cityhall.reports.period import ReportKind, ReportPeriod, report_period
-from cityhall.timeseries.influx import InfluxStore, quote_str, rfc3339
+from cityhall.timeseries import AggregatingStore
 
 # The steps build_report announces through `on_step`, in order (the CLI's progress bar counts them).
 STEPS = (
@@ -63,12 +64,12 @@ StepCallback = Callable[[str], None]
 _DEVICES_PER_QUERY = 100
 BASELINE_AREA = Area.ELECTRICITY  # the area the weather-normalised baseline is fitted for
 MIN_BASELINE_DAYS = 2 * MIN_POINTS_PER_SIDE
-READ_CONCURRENCY = 2  # InfluxDB queries in flight at once: it aggregates on its own cores; 3 was slower
+READ_CONCURRENCY = 2  # store queries in flight at once: InfluxDB aggregates on its own cores; 3 was slower
 
 
 def build_report(
     session: Session,
-    store: InfluxStore,
+    store: AggregatingStore,
     register: MeterRegister,
     *,
     kind: ReportKind,
@@ -99,8 +100,8 @@ def build_report(
 
     # The committee's records first: the four-areas thread below then has the session to itself.
     items = action_items(session, at=the_period.end)
-    # InfluxDB does the heavy lifting (aggregating months of 15-minute readings) in its own process, on its
-    # own cores: the reads are sent together, and the report waits for each as it needs it.
+    # The store does the heavy lifting (aggregating months of 15-minute readings: InfluxDB in its own process,
+    # on its own cores): the reads are sent together, and the report waits for each as it needs it.
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY, thread_name_prefix="report-read") as pool:
         # Departments get shares of buildings, and buildings are sums of their main meters: read only those.
         progress_f = pool.submit(four_areas, session, store, mains, period=the_period)
@@ -249,7 +250,7 @@ def main_meter_register(register: MeterRegister) -> MeterRegister:
 
 
 def _temperatures(
-    store: InfluxStore, device: str | None, *windows: tuple[datetime, datetime]
+    store: AggregatingStore, device: str | None, *windows: tuple[datetime, datetime]
 ) -> dict[datetime, float]:
     """Hourly outdoor temperature over the windows (merged: no hour read twice); none without a device."""
     temps: dict[datetime, float] = {}
@@ -367,12 +368,12 @@ def _anomalies(register: MeterRegister, found: Iterable[Consumption]) -> tuple[A
 
 
 def peak_demand_by_building(
-    store: InfluxStore, register: MeterRegister, *, since: datetime, until: datetime
+    store: AggregatingStore, register: MeterRegister, *, since: datetime, until: datetime
 ) -> dict[str, float]:
     """Each building's highest 15-minute mean demand (kW) of its main meters' summed power in [since, until).
 
     Buildings with one incomer are answered for all at once (max of 15-minute means, per device, in one
-    subquery per hundred meters); buildings with several incomers sum them first (enpi.peak_demand_kw)."""
+    query per hundred meters); buildings with several incomers sum them first (enpi.peak_demand_kw)."""
     single: dict[str, str] = {}
     out: dict[str, float] = {}
     for code in register.buildings:
@@ -384,19 +385,17 @@ def peak_demand_by_building(
             if found is not None:
                 out[code] = found[0]
     devices = sorted(single)
-    window = f"time >= {quote_str(rfc3339(since))} AND time < {quote_str(rfc3339(until))}"
     for i in range(0, len(devices), _DEVICES_PER_QUERY):
-        batch = devices[i : i + _DEVICES_PER_QUERY]
-        q = (
-            'SELECT max("mean") FROM (SELECT mean("value") FROM "power_kw" '  # noqa: S608 - literals quoted
-            f"WHERE {window} AND {device_filter(batch)} "
-            f'GROUP BY time({enpi.DEMAND_INTERVAL}), "device" fill(none)) WHERE {window} GROUP BY "device"'
+        peaks = store.peak_bucket_means(
+            quantity="power_kw",
+            devices=devices[i : i + _DEVICES_PER_QUERY],
+            since=since,
+            until=until,
+            bucket=enpi.DEMAND_INTERVAL,
         )
-        for series in store.query(q):
-            device = series.get("tags", {}).get("device", "")
-            value = series["values"][0][1]
-            if device in single and value is not None:
-                out[single[device]] = float(value)
+        for device, kw in peaks.items():
+            if device in single:
+                out[single[device]] = kw
     return out
 
 

@@ -13,7 +13,7 @@ from cityhall.energy.register import MeterRegister
 from cityhall.models import CommitteeAction, CommitteeActionStatus
 from cityhall.reports.content import ActionItemRow, ProgressRow, Quantity
 from cityhall.reports.period import ReportPeriod
-from cityhall.timeseries.influx import InfluxStore
+from cityhall.timeseries import AggregatingStore
 
 
 def last_day(period: ReportPeriod) -> date:
@@ -22,7 +22,7 @@ def last_day(period: ReportPeriod) -> date:
 
 
 def four_areas(
-    session: Session, store: InfluxStore | None, register: MeterRegister, *, period: ReportPeriod
+    session: Session, store: AggregatingStore | None, register: MeterRegister, *, period: ReportPeriod
 ) -> tuple[ProgressRow, ...]:
     """Every department's four-areas progress, year to date through the period's last day."""
     found = four_areas_progress(session, store, register, year=period.year, through=last_day(period))

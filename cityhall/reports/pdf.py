@@ -235,7 +235,7 @@ def _cover(pdf: _ReportPDF, report: CommitteeReport) -> None:
         0,
         4.6,
         f"Period {start:%Y-%m-%d} to {end:%Y-%m-%d} (Asia/Taipei, end exclusive), compared with "
-        f"{report.last_year.title}. Figures are computed from the meters' registers in InfluxDB and the "
+        f"{report.last_year.title}. Figures are computed from the meters' registers and the "
         "committee's records; every number carries its unit.",
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,

@@ -16,7 +16,7 @@ from cityhall.models import ReportKind, ReportStatus
 from cityhall.reports.period import ReportPeriod, period_before
 from cityhall.reports.store import find_report, generate_report, record_failure, save_report
 from cityhall.settings import Settings
-from cityhall.timeseries.influx import InfluxStore
+from cityhall.timeseries import AggregatingStore, make_store
 
 log = structlog.get_logger(__name__)
 
@@ -41,18 +41,19 @@ def run_report_schedule(
     settings: Settings,
     *,
     now: datetime | None = None,
-    store: InfluxStore | None = None,
+    store: AggregatingStore | None = None,
     register: Callable[[Settings], MeterRegister] = configured_register,
 ) -> list[str]:
-    """Generate and store the reports that are due; returns the labels stored by this call."""
-    if not settings.reports_schedule or (store is None and not settings.influx_url):
+    """Generate and store the reports that are due; returns the labels stored by this call. Readings come
+    from `store`, else from the store the settings name (InfluxDB, or the SQL readings table)."""
+    if not settings.reports_schedule:
         return []
     now = now or datetime.now(UTC)
     due = due_periods(factory, now)
     if not due:
         return []
     owned = store is None
-    influx = store or InfluxStore.from_settings(settings)
+    readings = store or make_store(settings)
     stored = []
     try:
         for period in due:
@@ -60,7 +61,7 @@ def run_report_schedule(
                 with factory() as session:
                     generated = generate_report(
                         session,
-                        influx,
+                        readings,
                         register(settings),
                         period=period,
                         weather_device=settings.energy_weather_device or None,
@@ -79,5 +80,5 @@ def run_report_schedule(
             stored.append(period.label)
     finally:
         if owned:
-            influx.close()
+            readings.close()
     return stored

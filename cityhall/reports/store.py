@@ -24,7 +24,7 @@ from cityhall.reports.html import render_html
 from cityhall.reports.pdf import render_pdf
 from cityhall.reports.period import ReportPeriod
 from cityhall.reports.xlsx import render_xlsx
-from cityhall.timeseries.influx import InfluxStore
+from cityhall.timeseries import AggregatingStore
 
 
 class ReportFormat(StrEnum):
@@ -80,7 +80,7 @@ def render_files(
 
 def generate_report(
     session: Session,
-    store: InfluxStore,
+    store: AggregatingStore,
     register: MeterRegister,
     *,
     period: ReportPeriod,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -13,7 +13,7 @@ import httpx
 
 from cityhall.contract import Reading
 from cityhall.settings import Settings
-from cityhall.timeseries import DeviceTags, Series, StoreUnavailableError
+from cityhall.timeseries import BucketStats, DeviceTags, Point, Series, StoreUnavailableError
 from cityhall.timeseries.lineprotocol import encode
 
 
@@ -34,6 +34,37 @@ def quote_str(value: str) -> str:
 def rfc3339(ts: datetime) -> str:
     """A timestamp literal InfluxQL accepts."""
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def device_filter(devices: Sequence[str]) -> str:
+    """An InfluxQL condition matching exactly these device codes (letters, digits, '.', '_', '-')."""
+    alternatives = "|".join(code.replace(".", r"\.") for code in devices)
+    return f'"device" =~ /^(?:{alternatives})$/'
+
+
+def time_range(since: datetime, until: datetime) -> str:
+    """The InfluxQL condition for [since, until)."""
+    return f"time >= {quote_str(rfc3339(since))} AND time < {quote_str(rfc3339(until))}"
+
+
+def group_by_time(bucket: timedelta) -> str:
+    """`time(1d)`, `time(15m)`, ...: an InfluxQL duration literal for the bucket."""
+    seconds = int(bucket.total_seconds())
+    if seconds <= 0 or seconds != bucket.total_seconds():
+        raise ValueError(f"a bucket is a whole number of seconds, not {bucket}")
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"time({seconds // size}{unit})"
+    return f"time({seconds}s)"
+
+
+def zone_clause(bucket: timedelta) -> str:
+    """` tz('Asia/Taipei')` when the bucket's alignment depends on the zone (it does not divide 8 hours)."""
+    return "" if timedelta(hours=8) % bucket == timedelta(0) else " tz('Asia/Taipei')"
+
+
+def _utc_ms(t: int) -> datetime:
+    return datetime.fromtimestamp(t / 1000, UTC)
 
 
 class InfluxStore:
@@ -126,6 +157,78 @@ class InfluxStore:
                     out[device] = [point]
                 else:
                     points.append(point)
+        return out
+
+    # The aggregates of AggregatingStore. Every identifier and literal below is quoted (quote_ident,
+    # quote_str) or a device code matched by device_filter; InfluxQL has no bound parameters for these.
+    def bucket_stats(
+        self, *, quantity: str, devices: Sequence[str], since: datetime, until: datetime, bucket: timedelta
+    ) -> dict[str, list[BucketStats]]:
+        """Per device, each bucket's first, last, lowest and highest reading, oldest bucket first."""
+        if not devices:
+            return {}
+        q = (
+            'SELECT first("value"), last("value"), min("value"), max("value") '  # noqa: S608
+            f"FROM {quote_ident(quantity)} WHERE {time_range(since, until)} AND {device_filter(devices)} "
+            f'GROUP BY {group_by_time(bucket)}, "device" fill(none){zone_clause(bucket)}'
+        )
+        return {
+            s.get("tags", {}).get("device", ""): [
+                BucketStats(_utc_ms(t), first, last, low, high) for t, first, last, low, high in s["values"]
+            ]
+            for s in self.query(q)
+        }
+
+    def bucket_means(
+        self, *, quantity: str, devices: Sequence[str], since: datetime, until: datetime, bucket: timedelta
+    ) -> dict[str, dict[datetime, float]]:
+        """Per device, each bucket's mean reading."""
+        if not devices:
+            return {}
+        q = (
+            f'SELECT mean("value") FROM {quote_ident(quantity)} '  # noqa: S608
+            f"WHERE {time_range(since, until)} AND {device_filter(devices)} "
+            f'GROUP BY {group_by_time(bucket)}, "device" fill(none){zone_clause(bucket)}'
+        )
+        return {
+            s.get("tags", {}).get("device", ""): {_utc_ms(t): float(value) for t, value in s["values"]}
+            for s in self.query(q)
+        }
+
+    def peak_bucket_means(
+        self, *, quantity: str, devices: Sequence[str], since: datetime, until: datetime, bucket: timedelta
+    ) -> dict[str, float]:
+        """Per device, the highest of its bucket means: a subquery, so InfluxDB returns one row per device."""
+        if not devices:
+            return {}
+        window = time_range(since, until)
+        q = (
+            f'SELECT max("mean") FROM (SELECT mean("value") FROM {quote_ident(quantity)} '  # noqa: S608
+            f"WHERE {window} AND {device_filter(devices)} "
+            f'GROUP BY {group_by_time(bucket)}, "device" fill(none){zone_clause(bucket)}) '
+            f'WHERE {window} GROUP BY "device"'
+        )
+        out: dict[str, float] = {}
+        for s in self.query(q):
+            value = s["values"][0][1]
+            if value is not None:
+                out[s.get("tags", {}).get("device", "")] = float(value)
+        return out
+
+    def last_readings(
+        self, *, quantity: str, devices: Sequence[str], since: datetime, until: datetime
+    ) -> dict[str, Point]:
+        """Per device, its last reading in [since, until) with its time."""
+        if not devices:
+            return {}
+        q = (
+            f'SELECT last("value") FROM {quote_ident(quantity)} '  # noqa: S608
+            f'WHERE {time_range(since, until)} AND {device_filter(devices)} GROUP BY "device"'
+        )
+        out: dict[str, Point] = {}
+        for s in self.query(q):
+            t, value = s["values"][0]
+            out[s.get("tags", {}).get("device", "")] = (_utc_ms(t), value)
         return out
 
     def ping(self) -> bool:

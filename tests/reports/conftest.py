@@ -1,4 +1,5 @@
-"""Committee-report fixtures: 22 months of hourly register readings for a small register, in a real InfluxDB.
+"""Committee-report fixtures: 22 months of hourly register readings for a small register, in a real InfluxDB,
+and the same readings in the SQL readings table (SQLite, then PostgreSQL): the embedded default's store.
 
 The readings are generated here with numpy (office hours, weekends, a cooling load that follows a seeded
 outdoor temperature, 7 % less electricity in the main building from 2026 on) and written as line protocol.
@@ -18,15 +19,20 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import cityhall.models  # noqa: F401 - registers every table on Base.metadata
 from cityhall.assets import load_yaml
+from cityhall.contract import Reading
 from cityhall.db import Base, make_engine, make_sessionmaker
 from cityhall.energy.periods import TAIPEI
 from cityhall.energy.register import MeterRegister, register_from_document
+from cityhall.models import ReadingRow
+from cityhall.timeseries import AggregatingStore
 from cityhall.timeseries.influx import InfluxStore
 from cityhall.timeseries.lineprotocol import epoch_ns
+from cityhall.timeseries.sql import SqlStore
 from tests import servers
 
 REGISTER_FILE = Path(__file__).with_name("register-report.yaml")
@@ -161,6 +167,59 @@ def report_data(influx: servers.InfluxServer) -> Iterator[ReportData]:
     register = register_from_document(load_yaml(REGISTER_FILE))
     yield ReportData(store, register, times, registers, power, temp)
     store.close()
+
+
+def report_readings(
+    data: ReportData, since: datetime | None = None, until: datetime | None = None
+) -> list[Reading]:
+    """The readings `report_data` wrote to InfluxDB (faults included), those in [since, until) if given."""
+    keep = [
+        k for k, t in enumerate(data.times) if (since is None or t >= since) and (until is None or t < until)
+    ]
+    series = [(MEASUREMENT[d], d, v) for d, v in _with_faults(data.times, data.registers).items()]
+    series += [("power_kw", d, v) for d, v in data.power_kw.items()]
+    series.append(("temperature_c", WEATHER_DEVICE, data.temperature_c))
+    return [
+        Reading(device, quantity, data.times[k], float(values[k]))
+        for quantity, device, values in series
+        for k in keep
+    ]
+
+
+def write_readings(store: SqlStore, readings: list[Reading]) -> None:
+    """Write readings to a SQL store in the collector's batch size."""
+    for i in range(0, len(readings), 20_000):
+        store.write(readings[i : i + 20_000], {})
+
+
+@pytest.fixture(
+    scope="session", params=["influx", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def report_store(
+    request: pytest.FixtureRequest, report_data: ReportData, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AggregatingStore]:
+    """The report data in each reading store: InfluxDB, and the SQL readings table on SQLite and PostgreSQL
+    (the embedded default's store must give the same figures)."""
+    if request.param == "influx":
+        yield report_data.store
+        return
+    if request.param == "sqlite":
+        url = f"sqlite+pysqlite:///{tmp_path_factory.mktemp('readings') / 'readings.db'}"
+    else:
+        if servers.postgres_url() is None:
+            servers.require_service("PostgreSQL", "no server answers; run scripts/install-system-deps.sh")
+        url = servers.fresh_postgres_database("cityhall_test")
+    engine = make_engine(url)
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables[ReadingRow.__tablename__]])
+    store = SqlStore(engine)
+    write_readings(store, report_readings(report_data))
+    if request.param == "postgres":
+        with engine.begin() as conn:  # what autovacuum does after a bulk load; without it the planner guesses
+            conn.execute(text("ANALYZE readings"))
+    yield store
+    store.close()
+    if request.param == "postgres":
+        servers.drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""The reports API on SQLite and PostgreSQL: generate, list, read, download; who may do which."""
+"""The reports API on SQLite and PostgreSQL: generate, list, read, download; who may do which; and without
+InfluxDB, from the SQL readings table of the app's own database (the embedded default)."""
 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -13,11 +15,13 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.main import create_app
+from cityhall.db import make_engine
 from cityhall.settings import Settings
+from cityhall.timeseries.sql import SqlStore
 from tests import servers
 from tests.api import conftest as api_fixtures
 from tests.api.api_testdata import JWT_SECRET, AuthFor
-from tests.reports.conftest import WEATHER_DEVICE, ReportData
+from tests.reports.conftest import WEATHER_DEVICE, ReportData, report_readings, write_readings
 
 # The API tests' fixtures: a fresh database (SQLite, then PostgreSQL) with the schema, people and tokens.
 session_factory = api_fixtures.session_factory
@@ -145,3 +149,36 @@ def test_a_bad_period_is_a_clear_422(
     answer = client.post("/reports", json=body, headers=auth_for("eric"))
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"][-1] == field
+
+
+def test_without_influxdb_reports_read_the_sql_readings_table(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    auth_for: AuthFor,
+    people: dict[str, int],
+    report_data: ReportData,
+) -> None:
+    """No CITYHALL_INFLUX_URL (the demo, a laptop): the report reads the readings table, not a 409."""
+    from tests.reports.test_build import OCT, OCT_2025  # noqa: PLC0415
+
+    store = SqlStore(make_engine(settings.database_url))
+    for period in (OCT_2025, OCT):
+        write_readings(store, report_readings(report_data, period.start - timedelta(hours=1), period.end))
+    store.close()
+    embedded = create_app(settings.model_copy(update={"influx_url": ""}), session_factory)
+    embedded.state.meter_register = report_data.register
+    with TestClient(embedded) as client:
+        created = client.post(
+            "/reports", json={"kind": "monthly", "period": "2026-10"}, headers=auth_for("eric")
+        )
+        assert created.status_code == 201, created.text
+        pdf = client.get(created.json()["files"]["pdf"], headers=auth_for("eric"))
+    electricity = created.json()["summary"]["areas"]["electricity"]
+    meters = ("YH-A-EM-MAIN", "MZ-DORM-EM-MAIN")
+    now = sum(report_data.used(m, OCT.start, OCT.end) for m in meters)
+    then = sum(report_data.used(m, OCT_2025.start, OCT_2025.end) for m in meters)
+    assert electricity["current"] == pytest.approx(now, rel=1e-9)
+    assert electricity["last_year"] == pytest.approx(then, rel=1e-9)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert f"{now:,.0f} kWh" in text
+    assert f"{then:,.0f} kWh" in text

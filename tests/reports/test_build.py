@@ -1,4 +1,5 @@
-"""The report's numbers against sums computed here from the raw register readings written to InfluxDB."""
+"""The report's numbers against sums computed here from the raw register readings, with the readings in each
+reading store: InfluxDB, and the SQL readings table (SQLite and PostgreSQL) of the embedded default."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from cityhall.models import (
 from cityhall.reports.build import STEPS, build_report, main_meter_register
 from cityhall.reports.content import BaselineStatus, CommitteeReport
 from cityhall.reports.period import ReportKind, period_before, report_period
+from cityhall.timeseries import AggregatingStore
 from tests.reports.conftest import RESET_AT, SAVING_SHARE, SPIKE_AT, WEATHER_DEVICE, ReportData
 
 OCT = report_period(ReportKind.MONTHLY, "2026-10")
@@ -84,14 +86,16 @@ def _committee_records(factory: sessionmaker[Session]) -> None:
 
 
 @pytest.fixture
-def october(report_data: ReportData, sqlite_factory: sessionmaker[Session]) -> CommitteeReport:
-    """October 2026's monthly report, with committee records in the database."""
+def october(
+    report_data: ReportData, report_store: AggregatingStore, sqlite_factory: sessionmaker[Session]
+) -> CommitteeReport:
+    """October 2026's monthly report, with committee records in the database, from each reading store."""
     _committee_records(sqlite_factory)
     steps: list[str] = []
     with sqlite_factory() as session:
         report = build_report(
             session,
-            report_data.store,
+            report_store,
             report_data.register,
             kind=ReportKind.MONTHLY,
             period="2026-10",
@@ -285,11 +289,11 @@ def test_four_areas_progress_and_action_items(october: CommitteeReport, report_d
 
 
 def test_quarterly_report_sums_three_months(
-    report_data: ReportData, sqlite_factory: sessionmaker[Session]
+    report_data: ReportData, report_store: AggregatingStore, sqlite_factory: sessionmaker[Session]
 ) -> None:
     with sqlite_factory() as session:
         report = build_report(
-            session, report_data.store, report_data.register, kind=ReportKind.QUARTERLY, period="2026Q3"
+            session, report_store, report_data.register, kind=ReportKind.QUARTERLY, period="2026Q3"
         )
     row = next(r for r in report.area(Area.ELECTRICITY).buildings if r.code == "YH-A")
     assert row.current.value == pytest.approx(report_data.used("YH-A-EM-MAIN", Q3.start, Q3.end), rel=1e-9)

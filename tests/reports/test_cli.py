@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -14,8 +15,9 @@ from typer.testing import CliRunner
 from cityhall.cli import app
 from cityhall.db import make_engine, make_sessionmaker
 from cityhall.models import StoredReport
+from cityhall.timeseries.sql import SqlStore
 from tests import servers
-from tests.reports.conftest import REGISTER_FILE, WEATHER_DEVICE, ReportData
+from tests.reports.conftest import REGISTER_FILE, WEATHER_DEVICE, ReportData, report_readings, write_readings
 from tests.reports.test_build import Q3
 
 runner = CliRunner()
@@ -110,3 +112,33 @@ def test_bad_arguments_are_refused(environment: str, args: list[str], message: s
     result = runner.invoke(app, ["energy", "report", *args])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_on_the_embedded_default_the_report_just_works(
+    tmp_path: Path, report_data: ReportData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No InfluxDB and a SQLite file nobody migrated: the command creates the schema and reads the SQL
+    readings table (a new user's first try, or the demo's database)."""
+    from tests.reports.test_build import OCT, OCT_2025  # noqa: PLC0415
+
+    url = f"sqlite+pysqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("CITYHALL_DATABASE_URL", url)
+    monkeypatch.setenv("CITYHALL_ASSET_REGISTER_FILE", str(REGISTER_FILE))
+    monkeypatch.delenv("CITYHALL_INFLUX_URL", raising=False)
+    args = ["energy", "report", "--month", "2026-10", "--format", "xlsx", "--out", str(tmp_path), "--store"]
+    empty = runner.invoke(app, args)
+    assert empty.exit_code == 0, empty.output  # no `cityhall db upgrade` first
+    store = SqlStore(make_engine(url))
+    for period in (OCT_2025, OCT):
+        write_readings(store, report_readings(report_data, period.start - timedelta(hours=1), period.end))
+    store.close()
+    result = runner.invoke(app, [*args, "--replace"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(tmp_path / "committee-report-monthly-2026-10.xlsx")
+    row = next(
+        r
+        for r in book["Consumption"].iter_rows(min_row=2, values_only=True)
+        if r[:3] == ("electricity", "building", "YH-A")
+    )
+    assert row[5] == pytest.approx(report_data.used("YH-A-EM-MAIN", OCT.start, OCT.end), rel=1e-9)
+    assert row[6] == pytest.approx(report_data.used("YH-A-EM-MAIN", OCT_2025.start, OCT_2025.end), rel=1e-9)

@@ -20,8 +20,9 @@ from cityhall.reports.schedule import RETRY_AFTER, SCHEDULE_ACTOR, due_periods, 
 from cityhall.reports.store import ReportFormat, generate_report, save_report
 from cityhall.settings import Settings
 from cityhall.timeseries.influx import InfluxStore
+from cityhall.timeseries.sql import SqlStore
 from tests import servers
-from tests.reports.conftest import WEATHER_DEVICE, ReportData
+from tests.reports.conftest import WEATHER_DEVICE, ReportData, report_readings, write_readings
 
 NOW = datetime(2026, 11, 3, 9, tzinfo=TAIPEI)  # early November: October and Q3 are due
 
@@ -172,9 +173,33 @@ def test_a_failed_report_is_recorded_and_retried_later(
 def test_the_schedule_can_be_turned_off(factory: sessionmaker[Session], settings: Settings) -> None:
     off = settings.model_copy(update={"reports_schedule": False})
     assert run_report_schedule(factory, off, now=NOW) == []
-    no_influx = settings.model_copy(update={"influx_url": ""})
-    assert run_report_schedule(factory, no_influx, now=NOW) == []
     assert _rows(factory) == []
+
+
+def test_without_influxdb_the_schedule_reads_the_sql_readings_table(
+    db_url: str, factory: sessionmaker[Session], settings: Settings, report_data: ReportData
+) -> None:
+    """The embedded default: no CITYHALL_INFLUX_URL, the readings in the database's own table."""
+    store = SqlStore(make_engine(db_url))
+    for year in (2025, 2026):  # Q3 and October, this year and last
+        since, until = datetime(year, 7, 1, tzinfo=TAIPEI), datetime(year, 11, 1, 1, tzinfo=TAIPEI)
+        write_readings(store, report_readings(report_data, since, until))
+    store.close()
+    embedded = settings.model_copy(update={"influx_url": ""})
+    register = report_data.register
+    assert run_report_schedule(factory, embedded, now=NOW, register=lambda _s: register) == [
+        "2026-10",
+        "2026Q3",
+    ]
+    with factory() as session:
+        row = session.scalars(select(StoredReport).where(StoredReport.period == "2026-10")).one()
+    electricity = row.summary["areas"]["electricity"]
+    october = report_period(ReportKind.MONTHLY, "2026-10")
+    expected = sum(
+        report_data.used(m, october.start, october.end) for m in ("YH-A-EM-MAIN", "MZ-DORM-EM-MAIN")
+    )
+    assert electricity["current"] == pytest.approx(expected, rel=1e-9)
+    assert electricity["last_year"] > 0
 
 
 def test_housekeeping_runs_the_schedule(
