@@ -11,6 +11,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.waiting import PATIENCE_S, wait_for
+
 
 class Stream:
     """Publishes messages at a steady rate in a thread; `wait_acked` blocks until the broker has them all."""
@@ -56,25 +58,18 @@ class Stream:
         self._thread.start()
         return self
 
-    def wait_sent(self, count: int, timeout: float) -> None:
+    def wait_sent(self, count: int) -> None:
         """Block until `count` messages have been handed to the client."""
-        deadline = time.monotonic() + timeout
-        while self.sent < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"only {self.sent} of {count} messages sent in {timeout} s")
-            time.sleep(0.05)
+        wait_for(lambda: self.sent >= count, what=f"{count} messages sent", interval=0.05)
 
-    def wait_acked(self, timeout: float) -> None:
+    def wait_acked(self) -> None:
         """Block until the broker has acknowledged every message, then disconnect."""
-        self._thread.join(timeout)
-        deadline = time.monotonic() + timeout
-        while True:
+        self._thread.join(PATIENCE_S)
+
+        def all_acked() -> bool:
             with self._lock:
-                acked = self._acked
-            if acked >= len(self.messages):
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"broker acknowledged {acked} of {len(self.messages)} messages")
-            time.sleep(0.1)
+                return self._acked >= len(self.messages)
+
+        wait_for(all_acked, what=f"the broker to acknowledge all {len(self.messages)} messages")
         self._client.disconnect()
         self._client.loop_stop()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,24 +15,14 @@ from cityhall.timeseries.influx import InfluxStore
 from cityhall.timeseries.sql import SqlStore
 from collector.service import Collector
 from tests import servers
-from tests.e2e.e2e_helpers import publish_series, wait_for
+from tests.publishing import publish, publish_series
+from tests.waiting import PATIENCE_S, wait_for
 
 METER = "MZ-DORM-EM-MAIN"
 
 
 def _settings(broker: servers.MosquittoServer, client_id: str) -> Settings:
     return Settings(mqtt_host=broker.host, mqtt_port=broker.port, mqtt_client_id=client_id)
-
-
-def _publish_raw(broker: servers.MosquittoServer, messages: list[tuple[str, bytes]]) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-raw")
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=10)
-    client.disconnect()
-    client.loop_stop()
 
 
 def test_bad_payloads_are_dead_lettered_and_ingestion_continues(
@@ -44,7 +32,7 @@ def test_bad_payloads_are_dead_lettered_and_ingestion_continues(
     store = SqlStore(factory.kw["bind"])
     collector = Collector(settings, store=store, session_factory=factory)
     collector.start()
-    assert collector.wait_connected(10)
+    assert collector.wait_connected(PATIENCE_S)
     try:
         prefix = settings.mqtt_topic_prefix
         ts = datetime.now(UTC) - timedelta(minutes=1)
@@ -62,7 +50,7 @@ def test_bad_payloads_are_dead_lettered_and_ingestion_continues(
             )
             for i in range(20)
         ]
-        _publish_raw(mosquitto, bad[:3] + good[:10] + bad[3:] + good[10:])
+        publish(mosquitto.host, mosquitto.port, bad[:3] + good[:10] + bad[3:] + good[10:])
 
         def counts() -> tuple[int, int] | None:
             with factory() as session:
@@ -70,7 +58,7 @@ def test_bad_payloads_are_dead_lettered_and_ingestion_continues(
                 letters = session.scalar(select(func.count()).select_from(DeadLetter)) or 0
             return (readings, letters) if (readings, letters) == (20, 5) else None
 
-        wait_for(counts, timeout=20, what="20 readings and 5 dead letters")
+        wait_for(counts, what="20 readings and 5 dead letters")
         with factory() as session:
             reasons = sorted(session.scalars(select(DeadLetter.reason)))
         assert reasons[0].startswith("device: payload names 'MZ-DORM-EM-MAIN' but topic names 'YH-A-EM-MAIN'")
@@ -92,7 +80,7 @@ def test_influx_outage_loses_nothing(
             _settings(mosquitto, f"test-outage-{id(factory)}"), store=store, session_factory=factory
         )
         collector.start()
-        assert collector.wait_connected(10)
+        assert collector.wait_connected(PATIENCE_S)
         try:
             start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
             points = [(start + timedelta(seconds=i), {"power_kw": float(i)}) for i in range(300)]
@@ -108,7 +96,7 @@ def test_influx_outage_loses_nothing(
                 n = int(series[0]["values"][0][1]) if series else 0
                 return n if n == 300 else None
 
-            wait_for(count, timeout=60, what="all 300 readings after InfluxDB came back")
+            wait_for(count, what="all 300 readings after InfluxDB came back")
             values = store.query('SELECT "value" FROM "power_kw"')[0]["values"]
             assert [v for _, v in values] == [float(i) for i in range(300)]  # each once, in time order
         finally:
@@ -124,7 +112,7 @@ def test_unknown_device_is_quarantined_then_replayed_after_registration(
     )
     collector = Collector(settings, store=SqlStore(factory.kw["bind"]), session_factory=factory)
     collector.start()
-    assert collector.wait_connected(10)
+    assert collector.wait_connected(PATIENCE_S)
     new_meter = "MZ-DORM-EM-EV"  # an EV charger meter the site team has not registered yet
     try:
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
@@ -136,7 +124,7 @@ def test_unknown_device_is_quarantined_then_replayed_after_registration(
                 rows = list(session.scalars(select(DeadLetter).where(DeadLetter.device == new_meter)))
             return rows if len(rows) == 3 else None
 
-        letters = wait_for(quarantined, timeout=20, what="3 quarantined messages")
+        letters = wait_for(quarantined, what="3 quarantined messages")
         assert {letter.category for letter in letters} == {DeadLetterCategory.UNKNOWN_DEVICE}
         assert all(letter.replayed_at is None for letter in letters)
 
@@ -162,7 +150,7 @@ def test_unknown_device_is_quarantined_then_replayed_after_registration(
                 )
             return values if len(values) == 3 else None
 
-        assert wait_for(replayed, timeout=20, what="the quarantined readings replayed") == [7.0, 8.0, 9.0]
+        assert wait_for(replayed, what="the quarantined readings replayed") == [7.0, 8.0, 9.0]
 
         def all_marked() -> bool | None:
             # The readings are stored just before the letters' replayed_at marks commit (a failed write
@@ -171,7 +159,7 @@ def test_unknown_device_is_quarantined_then_replayed_after_registration(
                 pending = session.scalars(select(DeadLetter).where(DeadLetter.replayed_at.is_(None))).all()
             return True if not pending else None
 
-        assert wait_for(all_marked, timeout=10, what="every quarantined message marked replayed")
+        assert wait_for(all_marked, what="every quarantined message marked replayed")
     finally:
         collector.stop()
 

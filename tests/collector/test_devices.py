@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import structlog
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,12 +12,33 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityhall.contract import encode_native, readings_topic
 from cityhall.models import DeadLetterCategory
 from cityhall.timeseries.sql import SqlStore
+from collector import devices as devices_module
 from collector.devices import DeviceDirectory
 from collector.mqttwire import Message
 from collector.payloads import default_registry
 from collector.writer import BatchWriter
 
 METER = "MZ-DORM-EM-MAIN"
+
+
+class Clock:
+    """Stands in for the `time` module in collector.devices: a monotonic clock that moves when the test says,
+    so the refresh and retry intervals are checked exactly, however slow the machine."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        """The test's now."""
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The device directory's clock."""
+    fake = Clock()
+    monkeypatch.setattr(devices_module, "time", fake)
+    return fake
 
 
 def _rename(factory: sessionmaker[Session], old: str, new: str) -> None:
@@ -27,7 +48,7 @@ def _rename(factory: sessionmaker[Session], old: str, new: str) -> None:
 
 
 def test_a_failed_reload_keeps_the_known_devices_and_waits_before_retrying(
-    factory: sessionmaker[Session],
+    factory: sessionmaker[Session], clock: Clock
 ) -> None:
     devices = DeviceDirectory(factory, refresh_s=0.0, retry_s=0.5)  # every lookup would reload
     devices.reload()
@@ -37,6 +58,7 @@ def test_a_failed_reload_keeps_the_known_devices_and_waits_before_retrying(
     try:
         with structlog.testing.capture_logs() as logs:
             for _ in range(20):
+                clock.now += 0.01  # time passes, less than retry_s in all
                 assert devices.lookup(METER) == known
                 assert devices.lookup("NOT-REGISTERED") is None
             assert devices.quantities(METER) == frozenset({"power_kw", "energy_kwh"})
@@ -45,7 +67,7 @@ def test_a_failed_reload_keeps_the_known_devices_and_waits_before_retrying(
         assert failures[0]["known_devices"] > 60
     finally:
         _rename(factory, "devices_away", "devices")
-    time.sleep(0.6)
+    clock.now += 0.6
     assert devices.lookup(METER) == known  # reloads again once the database answers
 
 
@@ -75,7 +97,9 @@ def test_triage_during_an_outage_quarantines_unknown_devices_instead_of_failing(
     assert (letter.device, letter.category) == ("NEW-METER-01", DeadLetterCategory.UNKNOWN_DEVICE)
 
 
-def test_current_quantities_is_the_register_reloaded_once_it_is_old(factory: sessionmaker[Session]) -> None:
+def test_current_quantities_is_the_register_reloaded_once_it_is_old(
+    factory: sessionmaker[Session], clock: Clock
+) -> None:
     """Triage reads the map once per batch: it must still follow the register after the refresh interval."""
     devices = DeviceDirectory(factory, refresh_s=0.3)
     devices.reload()
@@ -86,5 +110,5 @@ def test_current_quantities_is_the_register_reloaded_once_it_is_old(factory: ses
         )
         session.commit()
     assert METER in devices.current_quantities()  # not older than refresh_s yet
-    time.sleep(0.4)
+    clock.now += 0.4
     assert METER not in devices.current_quantities()

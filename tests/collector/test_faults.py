@@ -33,7 +33,7 @@ from cityhall.timeseries.influx import InfluxStore
 from collector.service import Collector
 from tests import servers
 from tests.collector.stream import Stream
-from tests.e2e.e2e_helpers import wait_for
+from tests.waiting import PATIENCE_S, wait_for
 
 pytestmark = pytest.mark.slow
 PREFIX = "cityhall/v1"
@@ -85,10 +85,10 @@ class Rig:
         _, count, total = series[0]["values"][0]
         return int(count), float(total)
 
-    def wait_all(self, count: int, *, timeout: float) -> None:
+    def wait_all(self, count: int) -> None:
         """Wait until exactly readings 0..count-1 are stored, each once."""
         expected = (count, float(sum(i % 10_000 for i in range(count))))
-        wait_for(lambda: self.stored() == expected, timeout=timeout, what=f"{count} readings stored once")
+        wait_for(lambda: self.stored() == expected, what=f"{count} readings stored once", interval=0.5)
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def _collector(rig: Rig) -> Collector:
         session_factory=make_sessionmaker(make_engine(rig.settings.database_url)),
     )
     collector.start()
-    assert collector.wait_connected(10)
+    assert collector.wait_connected(PATIENCE_S)
     return collector
 
 
@@ -132,20 +132,27 @@ def test_influx_down_30_s_mid_stream(rig: Rig) -> None:
             rig.broker.host, rig.broker.port, rig.messages(50_000), rate_per_s=2500, client_id="pub-a"
         )
         stream.start()
-        stream.wait_sent(10_000, timeout=30)
+        stream.wait_sent(10_000)
         rig.influx.stop()
         stopped_at = time.monotonic()
-        wait_for(
-            lambda: collector.spool.readings > 0, timeout=20, what="readings spooled while InfluxDB is down"
-        )
+        wait_for(lambda: collector.spool.readings > 0, what="readings spooled while InfluxDB is down")
         assert collector.health()["store"]  # down for less than the 60 s setting: still healthy
-        time.sleep(max(0.0, 30 - (time.monotonic() - stopped_at)))
+        time.sleep(max(0.0, 30 - (time.monotonic() - stopped_at)))  # the outage itself: 30 s
         rig.influx.start()
-        stream.wait_acked(timeout=60)
-        rig.wait_all(50_000, timeout=120)
-        wait_for(lambda: collector.spool.readings == 0, timeout=30, what="the spool to drain")
+        stream.wait_acked()
+        rig.wait_all(50_000)
+        wait_for(lambda: collector.spool.readings == 0, what="the spool to drain")
     finally:
         collector.stop()
+
+
+def _broker_health(metrics_port: int) -> bool:
+    """True once the collector process on `metrics_port` says it is subscribed to the broker."""
+    try:
+        health = httpx.get(f"http://127.0.0.1:{metrics_port}/health", timeout=PATIENCE_S)
+    except httpx.TransportError:
+        return False  # not serving yet
+    return bool(health.json()["checks"]["broker"])
 
 
 def test_collector_sigkill_mid_stream(rig: Rig) -> None:
@@ -176,26 +183,27 @@ def test_collector_sigkill_mid_stream(rig: Rig) -> None:
         stream = Stream(
             rig.broker.host, rig.broker.port, rig.messages(20_000), rate_per_s=2500, client_id="pub-b"
         )
-        time.sleep(3)  # the collector subscribes (persistent session) before the stream begins
+        # The collector subscribes (a persistent session) before the stream begins: its /health says when.
+        wait_for(lambda: _broker_health(metrics_port), what="the collector process to subscribe")
         stream.start()
-        stream.wait_sent(8_000, timeout=30)
+        stream.wait_sent(8_000)
         first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        stream.wait_sent(14_000, timeout=30)
+        first.wait(PATIENCE_S)
+        stream.wait_sent(14_000)
         second = spawn()
         try:
-            stream.wait_acked(timeout=60)
-            rig.wait_all(20_000, timeout=90)
-            health = httpx.get(f"http://127.0.0.1:{metrics_port}/health")
+            stream.wait_acked()
+            rig.wait_all(20_000)
+            health = httpx.get(f"http://127.0.0.1:{metrics_port}/health", timeout=PATIENCE_S)
             assert health.status_code == 200
             assert health.json()["checks"] == {"broker": True, "store": True, "spool": True}
-            scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+            scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=PATIENCE_S).text
             written = re.search(r"^cityhall_collector_readings_written_total (\S+)$", scrape, re.MULTILINE)
             assert written is not None
             assert float(written.group(1)) > 0
         finally:
             second.send_signal(signal.SIGTERM)
-            assert second.wait(30) == 0
+            assert second.wait(PATIENCE_S) == 0
     finally:
         if first.poll() is None:
             first.kill()
@@ -208,10 +216,10 @@ def test_broker_restart_mid_stream(rig: Rig) -> None:
             rig.broker.host, rig.broker.port, rig.messages(20_000), rate_per_s=2500, client_id="pub-c"
         )
         stream.start()
-        stream.wait_sent(8_000, timeout=30)
+        stream.wait_sent(8_000)
         rig.broker.restart()  # SIGTERM saves the persistent sessions and their queued QoS 1 messages
-        stream.wait_acked(timeout=90)
-        rig.wait_all(20_000, timeout=90)
+        stream.wait_acked()
+        rig.wait_all(20_000)
     finally:
         collector.stop()
 
@@ -224,8 +232,8 @@ def test_ten_thousand_malformed_payloads(rig: Rig) -> None:
         mixed = [m for pair in zip(good[::2], good[1::2], bad, strict=True) for m in pair]
         stream = Stream(rig.broker.host, rig.broker.port, mixed, rate_per_s=5000, client_id="pub-d")
         stream.start()
-        stream.wait_acked(timeout=90)
-        rig.wait_all(20_000, timeout=90)
+        stream.wait_acked()
+        rig.wait_all(20_000)
         sessions = make_sessionmaker(make_engine(rig.settings.database_url))
 
         def dead_letters() -> int | None:
@@ -233,7 +241,7 @@ def test_ten_thousand_malformed_payloads(rig: Rig) -> None:
                 n = session.scalar(select(func.count()).select_from(DeadLetter)) or 0
             return n if n == 10_000 else None
 
-        wait_for(dead_letters, timeout=30, what="10,000 dead letters")
+        wait_for(dead_letters, what="10,000 dead letters", interval=0.5)
         with sessions() as session:
             reasons = set(session.scalars(select(DeadLetter.reason).limit(50)))
         assert all(r.startswith("payload: Invalid JSON") for r in reasons)
@@ -255,15 +263,15 @@ def test_two_collectors_share_the_stream(rig: Rig) -> None:
             session_factory=make_sessionmaker(make_engine(settings.database_url)),
         )
         collector.start()
-        assert collector.wait_connected(10)
+        assert collector.wait_connected(PATIENCE_S)
         collectors.append(collector)
     try:
         stream = Stream(
             rig.broker.host, rig.broker.port, rig.messages(20_000), rate_per_s=5000, client_id="pub-e"
         )
         stream.start()
-        stream.wait_acked(timeout=60)
-        rig.wait_all(20_000, timeout=60)
+        stream.wait_acked()
+        rig.wait_all(20_000)
         received = [c.received for c in collectors]
         assert sum(received) == 20_000  # each message went to exactly one member of the group
         assert min(received) > 2_000  # and both took a real share

@@ -10,9 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +26,8 @@ from collector.payloads.tasmota import TasmotaDecoder
 from collector.service import Collector
 from simulators.formats import SUPPORTED_QUANTITIES, PayloadFormat, encode
 from tests import servers
-from tests.e2e.e2e_helpers import wait_for
+from tests.publishing import publish
+from tests.waiting import PATIENCE_S, wait_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "payloads"
 PREFIX = "cityhall/v1"
@@ -503,16 +502,9 @@ def test_tasmota_and_shelly_meters_reach_the_readings_table(
     ]
     collector = Collector(settings, store=SqlStore(factory.kw["bind"]), session_factory=factory)
     collector.start()
-    assert collector.wait_connected(10)
+    assert collector.wait_connected(PATIENCE_S)
     try:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-formats-publisher")
-        client.connect(mosquitto.host, mosquitto.port)
-        client.loop_start()
-        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-        for info in infos:
-            info.wait_for_publish(timeout=10)
-        client.disconnect()
-        client.loop_stop()
+        publish(mosquitto.host, mosquitto.port, messages, client_id="test-formats-publisher")
 
         def stored() -> list[ReadingRow] | None:
             with factory() as session:
@@ -521,7 +513,7 @@ def test_tasmota_and_shelly_meters_reach_the_readings_table(
                 )
             return rows if len(rows) == 4 else None
 
-        rows = wait_for(stored, timeout=20, what="4 readings from one Tasmota and one Shelly meter")
+        rows = wait_for(stored, what="4 readings from one Tasmota and one Shelly meter")
         assert {(r.device, r.quantity, r.ts) for r in rows} == {
             (device, quantity, ts) for (device, _), values in sent.items() for quantity in values
         }

@@ -19,7 +19,7 @@ from simulators.modes import fast_publisher
 from simulators.wire import WireError
 from tests import servers
 from tests.collector.test_mqttwire import Inbox
-from tests.e2e.e2e_helpers import wait_for
+from tests.waiting import PATIENCE_S, wait_for
 
 TOPICS = ("tls/#",)
 
@@ -48,7 +48,7 @@ def _settings(broker: servers.MosquittoServer, ca: Path, client_id: str) -> Sett
 def _subscriber(settings: Settings, inbox: Inbox) -> MqttSubscriber:
     sub = MqttSubscriber(mqtt_options(settings, settings.mqtt_client_id, TOPICS), on_messages=inbox)
     sub.start()
-    assert sub.connected.wait(10)
+    assert sub.connected.wait(PATIENCE_S)
     return sub
 
 
@@ -65,11 +65,11 @@ def test_collector_and_paho_clients_over_tls(
     connect(publisher, settings)
     publisher.loop_start()
     try:
-        wait_for(lambda: publisher.is_connected() or None, timeout=10, what="paho connected over TLS")
+        wait_for(lambda: publisher.is_connected() or None, what="paho connected over TLS")
         payloads = [b"x" * 300_000] + [f"m{i}".encode() for i in range(2000)]
         infos = [publisher.publish("tls/a", p, qos=1) for p in payloads]
         for info in infos:
-            info.wait_for_publish(timeout=10)
+            info.wait_for_publish(timeout=PATIENCE_S)
             assert info.rc == mqtt.MQTT_ERR_SUCCESS
         got = inbox.wait(len(payloads))
         assert [m.payload for m in got] == payloads
@@ -97,7 +97,6 @@ def test_a_broker_certificate_from_another_ca_is_refused_and_logged_as_an_error(
         try:
             wait_for(
                 lambda: any(e["event"] == "mqtt_connect_failed" for e in logs) or None,
-                timeout=10,
                 what="a failed connect",
             )
             assert not sub.connected.is_set()
