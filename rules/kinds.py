@@ -376,17 +376,20 @@ class RateOfChangeRule(_Base):
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """BAD for a reading that jumped from the one before it."""
-        samples: list[tuple[datetime, float, Sample]] = []
-        for (t0, v0), (t1, v1) in itertools.pairwise(window):
-            if (t1 - t0).total_seconds() > self.max_gap_s:
-                samples.append((t1, 0.0, Sample.SKIP))
-                continue
-            change = v1 - v0
-            jump = (self.max_rise is not None and change > self.max_rise) or (
-                self.max_fall is not None and -change > self.max_fall
-            )
-            samples.append((t1, abs(change), Sample.BAD if jump else Sample.OK))
-        return self._held(samples)
+        return self._held([self.sample(a, b) for a, b in itertools.pairwise(window)])
+
+    def sample(
+        self, previous: tuple[datetime, float], reading: tuple[datetime, float]
+    ) -> tuple[datetime, float, Sample]:
+        """A reading judged against the one before it: (its time, the change, BAD/OK, or SKIP after a gap)."""
+        (t0, v0), (t1, v1) = previous, reading
+        if (t1 - t0).total_seconds() > self.max_gap_s:
+            return (t1, 0.0, Sample.SKIP)
+        change = v1 - v0
+        jump = (self.max_rise is not None and change > self.max_rise) or (
+            self.max_fall is not None and -change > self.max_fall
+        )
+        return (t1, abs(change), Sample.BAD if jump else Sample.OK)
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""

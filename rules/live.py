@@ -33,8 +33,10 @@ from cityhall.db import transaction
 from cityhall.mqtt import connect, make_client
 from cityhall.settings import Settings
 from rules.config import RuleDefinition
-from rules.engine import Finding, Status, Subject
+from rules.engine import Finding, Status, Subject, ThresholdRule
 from rules.evaluation import Watch, bind
+from rules.incremental import Held
+from rules.kinds import RateOfChangeRule
 from rules.repository import RuleBook
 from rules.runner import CycleReport, active_pairs, apply_findings, subjects
 
@@ -68,11 +70,19 @@ class _Track:
     lookback: timedelta
     window: deque[tuple[datetime, float]] = field(default_factory=deque)
     acted: Status = Status.NORMAL
+    held: Held | None = None  # the window's finding, kept reading by reading, for the kinds that allow it
+
+    def __post_init__(self) -> None:
+        rule = self.watch.rule
+        if self.held is None and isinstance(rule, ThresholdRule | RateOfChangeRule):
+            self.held = Held(rule)
 
     def add(self, ts: datetime, value: float) -> None:
         """Append a reading (in time order; a late one is put in its place) and drop what is too old."""
-        window = self.window
+        window, held = self.window, self.held
         if not window or ts > window[-1][0]:
+            if held is not None:
+                held.append(window[-1] if window else None, ts, value)
             window.append((ts, value))
         elif ts != window[-1][0]:
             items = list(window)
@@ -82,9 +92,20 @@ class _Track:
             items.insert(i, (ts, value))
             window.clear()
             window.extend(items)
+            if held is not None:
+                held.rebuild(window)
         oldest = window[-1][0] - self.lookback
-        while window[0][0] < oldest:
-            window.popleft()
+        if window[0][0] < oldest:
+            while window[0][0] < oldest:
+                window.popleft()
+            if held is not None:
+                held.cut(window[0][0])
+
+    def finding(self, now: datetime) -> Finding | None:
+        """The rule's finding on the window, as its `judge` gives it."""
+        if self.held is not None:
+            return self.held.finding()
+        return self.watch.rule.judge(tuple(self.window), now=now)
 
 
 class LiveState:
@@ -114,7 +135,7 @@ class LiveState:
                 old = kept.get(pair)
                 track = _Track(watch, subject, lookback)
                 if old is not None and old.watch.definition == watch.definition:
-                    track.window, track.acted = old.window, old.acted
+                    track.window, track.acted, track.held = old.window, old.acted, old.held
                 elif pair in open_pairs:
                     track.acted = Status.BREACH
                 self.tracks.setdefault((subject.code, watch.quantity[subject.code]), []).append(track)
@@ -131,7 +152,7 @@ class LiveState:
         for reading in readings:
             for track in self.tracks.get((reading.device, reading.quantity), ()):
                 track.add(reading.ts, reading.value)
-                finding = track.watch.rule.judge(tuple(track.window), now=reading.ts)
+                finding = track.finding(reading.ts)
                 if finding is None or finding.status is track.acted:
                     continue
                 if finding.status in (Status.BREACH, Status.NORMAL):
