@@ -453,8 +453,13 @@ bind-address = "{self.host}:{self.rpc_port}"
 
 
 def _postgres_conninfo(dbname: str) -> str:
+    # A server that is not there refuses at once; one that is there but slow (a loaded machine) is waited for.
     return psycopg.conninfo.make_conninfo(
-        host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, dbname=dbname, connect_timeout=3
+        host=POSTGRES_HOST,
+        port=POSTGRES_PORT,
+        user=POSTGRES_USER,
+        dbname=dbname,
+        connect_timeout=int(PATIENCE_S),
     )
 
 
