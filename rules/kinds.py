@@ -439,14 +439,15 @@ class ComfortRule(_Base):
         age = timedelta(seconds=self.peer_max_age_s)
         samples: list[tuple[datetime, float, Sample]] = []
         for ts, v in window:
-            occupied = self.schedule is None or self.schedule.contains(ts)
-            if occupied and peers:
-                counts = [c for c in (_value_at(p, ts, age) for p in peers) if c is not None]
-                occupied = bool(counts) and max(counts) >= self.min_people
             breach = (self.above is not None and v > self.above) or (
                 self.below is not None and v < self.below
             )
-            samples.append((ts, v, Sample.BAD if occupied and breach else Sample.OK))
+            # Occupancy matters only for a reading beyond the limit: most readings cost no look-up.
+            occupied = breach and (self.schedule is None or self.schedule.contains(ts))
+            if occupied and peers:
+                counts = [c for c in (_value_at(p, ts, age) for p in peers) if c is not None]
+                occupied = bool(counts) and max(counts) >= self.min_people
+            samples.append((ts, v, Sample.BAD if occupied else Sample.OK))
         return self._held(samples, above=self.above is not None)
 
     def explain(self, finding: Finding) -> str:
@@ -487,8 +488,9 @@ class OpenWhileCoolingRule(_Base):
         age = timedelta(seconds=self.peer_max_age_s)
         samples = []
         for ts, v in window:
-            cooling = any((_value_at(p, ts, age) or 0.0) >= 1 for p in peers)
-            samples.append((ts, v, Sample.BAD if v >= 1 and cooling else Sample.OK))
+            # The units are looked up only while open: a closed door is OK whatever they do.
+            cooling = v >= 1 and any((_value_at(p, ts, age) or 0.0) >= 1 for p in peers)
+            samples.append((ts, v, Sample.BAD if cooling else Sample.OK))
         return self._held(samples)
 
     def explain(self, finding: Finding) -> str:
