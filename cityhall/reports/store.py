@@ -155,7 +155,23 @@ def save_report(
     factory: sessionmaker[Session], generated: GeneratedReport, *, generated_by: str, replace: bool = False
 ) -> StoredReport:
     """Store a generated report in its own transaction; ConflictError when the period is stored already
-    (ready, and not `replace`), including when another process stored it a moment earlier."""
+    (ready, and not `replace`), including when another process stored it a moment earlier. With `replace`,
+    a row another process inserted meanwhile (the schedule, say) is replaced too."""
+    period = generated.report.period
+    try:
+        return _store(factory, generated, generated_by=generated_by, replace=replace)
+    except IntegrityError as err:  # the unique (kind, period): another process stored it first
+        if not replace:
+            raise _exists(period) from err
+    try:
+        return _store(factory, generated, generated_by=generated_by, replace=replace)  # now found: replaced
+    except IntegrityError as err:
+        raise _exists(period) from err
+
+
+def _store(
+    factory: sessionmaker[Session], generated: GeneratedReport, *, generated_by: str, replace: bool
+) -> StoredReport:
     period = generated.report.period
     with factory() as session:
         row = find_report(session, period.kind, period.label)
@@ -167,9 +183,9 @@ def save_report(
         _fill(row, generated, generated_by)
         try:
             session.commit()
-        except IntegrityError as err:  # the unique (kind, period): another process stored it first
+        except IntegrityError:
             session.rollback()
-            raise _exists(period) from err
+            raise
         session.refresh(row)
         session.expunge(row)
         return row

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall.db import Base, make_engine, make_sessionmaker
@@ -142,6 +142,39 @@ def test_storing_the_same_period_twice_is_a_conflict(
     assert (again.pdf_bytes, again.html_bytes) == (0, 0)  # only the XLSX was rendered
     assert again.xlsx_bytes > 0
     assert _rows(factory) == [("monthly", "2026-10", ReportStatus.READY, "test:replace")]
+
+
+def test_replacing_while_another_process_stores_the_period_replaces_its_row(
+    db_url: str, factory: sessionmaker[Session], report_data: ReportData
+) -> None:
+    """The demo's case: someone asks for last month with replace while the schedule is storing it. The
+    schedule's insert lands between our look and our insert; we replace its row instead of a 409."""
+    with factory() as session:
+        generated = generate_report(
+            session,
+            report_data.store,
+            report_data.register,
+            period=report_period(ReportKind.MONTHLY, "2026-10"),
+            weather_device=None,
+            formats=[ReportFormat.XLSX],
+        )
+    engine = make_engine(db_url)
+    schedule = make_sessionmaker(engine)
+    raced: list[StoredReport] = []
+
+    @event.listens_for(factory, "before_flush")
+    def schedule_stores_it_first(*_: object) -> None:
+        if not raced:
+            raced.append(save_report(schedule, generated, generated_by=SCHEDULE_ACTOR))
+
+    try:
+        row = save_report(factory, generated, generated_by="user:eric", replace=True)
+    finally:
+        event.remove(factory, "before_flush", schedule_stores_it_first)
+        engine.dispose()
+    assert raced
+    assert row.id == raced[0].id
+    assert _rows(factory) == [("monthly", "2026-10", ReportStatus.READY, "user:eric")]
 
 
 def test_a_failed_report_is_recorded_and_retried_later(
