@@ -1,4 +1,5 @@
-"""The web console in a real browser: sign in, see the active alarm and its ticket, in Taipei time."""
+"""The web console in a real browser: sign in, see the active alarm and its ticket, in Taipei time; the links to
+every module's pages; the committee's stored reports, downloaded with the user's token."""
 
 from __future__ import annotations
 
@@ -17,11 +18,26 @@ from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.db import make_engine, make_sessionmaker, transaction
 from cityhall.maintenance import AlarmCondition, raise_alarm
 from cityhall.migrate import upgrade
-from cityhall.models import Device, Role, Severity
+from cityhall.models import Device, ReportKind, ReportStatus, Role, Severity, StoredReport
+from cityhall.reports.period import report_period
 from cityhall.settings import Settings
 from tests.web.conftest import ServedApp
 
 PASSWORD = "console password 1"
+REPORT_PDF = b"%PDF-1.4 the October report"
+REPORT_KWH = {"unit": "kWh", "current": 468841.0, "last_year": 504852.3, "change_pct": -7.1}
+# Every module's pages, linked from the console (the demo's banner lists the rest: tests/e2e/test_demo.py).
+MODULE_LINKS = (
+    "/crew",
+    "/venues/calendar",
+    "/venues/book",
+    "/venues/queue",
+    "/dorms/board",
+    "/training",
+    "/training/department",
+    "#reports",
+    "/docs",
+)
 
 
 @pytest.fixture
@@ -57,6 +73,25 @@ def served(tmp_path: Path) -> Iterator[ServedApp]:
                 message="power_kw = 264.5 kW, above the limit of 150 kW",
             ),
             actor="system:rules",
+        )
+        october = report_period(ReportKind.MONTHLY, "2026-10")
+        session.add(
+            StoredReport(
+                kind=ReportKind.MONTHLY,
+                period=october.label,
+                period_start=october.start,
+                period_end=october.end,
+                status=ReportStatus.READY,
+                generated_at=datetime(2026, 11, 1, 0, 5, tzinfo=UTC),
+                generated_by="system:schedule",
+                summary={"areas": {"electricity": REPORT_KWH}},
+                pdf=REPORT_PDF,
+                pdf_bytes=len(REPORT_PDF),
+                html=b"<p>October</p>",
+                html_bytes=14,
+                xlsx=b"PK",
+                xlsx_bytes=2,
+            )
         )
     settings = Settings(database_url=url, jwt_secret=SecretStr("console-" + "k" * 40))
     with ServedApp(create_app(settings, factory)) as app:
@@ -97,3 +132,25 @@ def test_static_files_and_unknown_asset(served: ServedApp) -> None:
     assert "Sign in" in httpx.get(served.url + "/").text
     assert httpx.get(served.url + "/static/app.js").headers["content-type"].startswith("text/javascript")
     assert httpx.get(served.url + "/static/passwd").status_code == 404
+
+
+def test_console_links_every_module_and_downloads_a_report(browser: Browser, served: ServedApp) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(served.url + "/")
+    links = page.locator("nav.modules a")
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == list(MODULE_LINKS)
+    expect(page.get_by_role("link", name="Dormitories")).to_contain_text("宿舍看板")  # English, then Chinese
+    page.get_by_label("User name").fill("fm")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    row = page.locator("#report-list tbody tr").first
+    expect(row).to_contain_text("2026-10")
+    expect(row).to_contain_text("468,841 kWh")
+    expect(row).to_contain_text("504,852 kWh")
+    expect(row).to_contain_text("-7.1 %")
+    with page.expect_download() as pending:
+        row.get_by_role("button", name="PDF").click()
+    download = pending.value
+    assert download.suggested_filename == "committee-report-monthly-2026-10.pdf"
+    assert Path(download.path()).read_bytes() == REPORT_PDF
+    page.close()

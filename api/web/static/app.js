@@ -1,4 +1,5 @@
-// The operations console: counts, active alarms and open tickets, refreshed every 10 s (session.js signs in).
+// The operations console: counts, active alarms, open tickets and the committee's latest reports, refreshed
+// every 10 s (session.js signs in). The links to every module's pages are in the page itself.
 "use strict";
 
 const TZ = "Asia/Taipei";
@@ -33,13 +34,64 @@ function fill(table, rows, columns, emptyText) {
   }
 }
 
+const number = new Intl.NumberFormat("zh-TW", { maximumFractionDigits: 0 });
+
+// A report file through the API with the user's token, saved under the name the server gives it.
+async function download(path, name) {
+  const resp = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!resp.ok) throw new Error(describeError(await resp.json().catch(() => ({})), resp.status));
+  const url = URL.createObjectURL(await resp.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+function fileButtons(report) {
+  const td = document.createElement("td");
+  for (const fmt of ["pdf", "html", "xlsx"]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = fmt.toUpperCase();
+    button.addEventListener("click", () => {
+      $("report-error").textContent = "";
+      download(report.files[fmt], `committee-report-${report.kind}-${report.period}.${fmt}`)
+        .catch((err) => { $("report-error").textContent = err.message; });
+    });
+    td.append(button, " ");
+  }
+  return td;
+}
+
+function showReports(reports) {
+  $("reports").hidden = reports === null;  // not every role may read them
+  if (reports === null) return;
+  fill("report-list", reports.items.map((r) => {
+    const power = (r.summary.areas || {}).electricity;
+    const kwh = (v) => (power && v !== null && v !== undefined ? `${number.format(v)} ${power.unit}` : "–");
+    const change = power && power.change_pct !== null ? `${power.change_pct.toFixed(1)} %` : "–";
+    return [
+      cell(r.period),
+      cell(r.kind),
+      cell(kwh(power && power.current), "num"),
+      cell(kwh(power && power.last_year), "num"),
+      cell(change, "num"),
+      cell(`${timeFmt.format(new Date(r.generated_at))} ${r.generated_by}`),
+      fileButtons(r),
+    ];
+  }), 7, "No reports stored yet.");
+}
+
 async function refresh() {
-  const [alarms, tickets, devices, dead] = await Promise.all([
+  const [alarms, tickets, devices, dead, reports] = await Promise.all([
     api("/alarms?state=active&limit=100"),
     api("/tickets?status=open&status=assigned&status=in_progress&status=on_hold&limit=100"),
     api("/devices?limit=1"),
     api("/dead-letters?limit=1").catch(() => ({ total: "–" })),  // not every role may see them
+    api("/reports?limit=6").catch(() => null),
   ]);
+  showReports(reports);
   $("n-alarms").textContent = alarms.total;
   $("n-tickets").textContent = tickets.total;
   $("n-devices").textContent = devices.total;
