@@ -83,9 +83,14 @@ class Publisher:
         faults: list[Fault] | None = None,
         client_id: str = "cityhall-simulator",
         seed: int = DEFAULT_SEED,
+        devices: list[SimulatedDevice] | None = None,
     ) -> None:
-        with session_factory() as session:
-            self.devices = simulated(records_from_register(session), seed=seed)
+        """`devices`: carry on these simulated devices (their registers, e.g. after a backfill of their
+        history) instead of fresh ones for every active device in the register."""
+        if devices is None:
+            with session_factory() as session:
+                devices = simulated(records_from_register(session), seed=seed)
+        self.devices = devices
         by_code = {d.code: d for d in self.devices}
         step = timedelta(seconds=interval_s)
         start = datetime.now(UTC)
