@@ -33,6 +33,27 @@ def _value_at(window: Window, ts: datetime, max_age: timedelta) -> float | None:
     return window[i][1]
 
 
+def _held_marked(
+    window: Window, bad: Sequence[int], *, for_s: float, clear_for_s: float, above: bool
+) -> Finding | None:
+    """`rules.engine.held` for a window whose readings are all judged, BAD at the indices in `bad`
+    (ascending) and OK elsewhere, without a sample per reading: only the latest run is looked at."""
+    if not window:
+        return None
+    last_ts, last_value = window[-1]
+    if bad and bad[-1] == len(window) - 1:
+        j = len(bad) - 1
+        while j > 0 and bad[j - 1] == bad[j] - 1:
+            j -= 1
+        since = window[bad[j]][0]
+        run = [window[i][1] for i in bad[j:]]
+        status = Status.BREACH if last_ts - since >= timedelta(seconds=for_s) else Status.PENDING
+        return Finding(status, since, max(run) if above else min(run), last_ts)
+    since = window[bad[-1] + 1 if bad else 0][0]
+    normal = last_ts - since >= timedelta(seconds=clear_for_s)
+    return Finding(Status.NORMAL if normal else Status.RECOVERING, since, last_value, last_ts)
+
+
 @dataclass(frozen=True, slots=True)
 class _Base:
     """Fields and defaults every kind shares."""
@@ -436,19 +457,28 @@ class ComfortRule(_Base):
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """BAD when outside the limit while occupied; unoccupied readings count as normal."""
+        # Occupancy matters only for a reading beyond the limit (every other one is OK), so the window is
+        # scanned for those first and only they are looked up: a 6-hour window holds 4,320 readings at 5 s.
+        high, low = self.above, self.below
+        beyond = [
+            i
+            for i, (_, v) in enumerate(window)
+            if (high is not None and v > high) or (low is not None and v < low)
+        ]
+        bad = [i for i in beyond if self._occupied(window[i][0], peers)]
+        return _held_marked(
+            window, bad, for_s=self.for_s, clear_for_s=self.clear_for_s, above=high is not None
+        )
+
+    def _occupied(self, ts: datetime, peers: Sequence[Window]) -> bool:
+        """In the schedule and, when the space counts people, at least `min_people` counted lately."""
+        if self.schedule is not None and not self.schedule.contains(ts):
+            return False
+        if not peers:
+            return True
         age = timedelta(seconds=self.peer_max_age_s)
-        samples: list[tuple[datetime, float, Sample]] = []
-        for ts, v in window:
-            breach = (self.above is not None and v > self.above) or (
-                self.below is not None and v < self.below
-            )
-            # Occupancy matters only for a reading beyond the limit: most readings cost no look-up.
-            occupied = breach and (self.schedule is None or self.schedule.contains(ts))
-            if occupied and peers:
-                counts = [c for c in (_value_at(p, ts, age) for p in peers) if c is not None]
-                occupied = bool(counts) and max(counts) >= self.min_people
-            samples.append((ts, v, Sample.BAD if occupied else Sample.OK))
-        return self._held(samples, above=self.above is not None)
+        counts = [c for c in (_value_at(p, ts, age) for p in peers) if c is not None]
+        return bool(counts) and max(counts) >= self.min_people
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
@@ -485,13 +515,14 @@ class OpenWhileCoolingRule(_Base):
         """BAD when open and any peer unit is on at the same time."""
         if not peers:
             return None
+        # The units are looked up only while open: a closed door is OK whatever they do.
         age = timedelta(seconds=self.peer_max_age_s)
-        samples = []
-        for ts, v in window:
-            # The units are looked up only while open: a closed door is OK whatever they do.
-            cooling = v >= 1 and any((_value_at(p, ts, age) or 0.0) >= 1 for p in peers)
-            samples.append((ts, v, Sample.BAD if cooling else Sample.OK))
-        return self._held(samples)
+        bad = [
+            i
+            for i in [i for i, (_, v) in enumerate(window) if v >= 1]
+            if any((_value_at(p, window[i][0], age) or 0.0) >= 1 for p in peers)
+        ]
+        return _held_marked(window, bad, for_s=self.for_s, clear_for_s=self.clear_for_s, above=True)
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""

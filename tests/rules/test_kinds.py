@@ -5,13 +5,14 @@ from __future__ import annotations
 import bisect
 import math
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from cityhall.models import Severity
-from rules.engine import Finding, Sample, Status, Subject, ThresholdRule, evaluate, held
+from rules.engine import Finding, Sample, Status, Subject, ThresholdRule, Window, evaluate, held
 from rules.evaluation import fold_silent_buildings
 from rules.kinds import (
     AfterHoursRule,
@@ -191,6 +192,85 @@ def test_baseline_judged_per_hour_finds_what_per_reading_judging_finds(seed: int
     for cut in (len(window), len(window) - rng.randrange(1, 20), len(window) - rng.randrange(20, 40)):
         part = window[:cut]
         assert rule.judge(part, now=part[-1][0]) == _baseline_per_reading(rule, part)
+
+
+def _peer_value(peer: list[tuple[datetime, float]], ts: datetime, age: timedelta) -> float | None:
+    i = bisect.bisect_right(peer, (ts, math.inf)) - 1
+    return None if i < 0 or ts - peer[i][0] > age else peer[i][1]
+
+
+def _comfort_per_reading(rule: ComfortRule, window: Window, peers: Sequence[Window]) -> Finding | None:
+    """The comfort rule as first written: every reading sampled, with its occupancy looked up."""
+    age = timedelta(seconds=rule.peer_max_age_s)
+    samples: list[tuple[datetime, float, Sample]] = []
+    for ts, v in window:
+        occupied = rule.schedule is None or rule.schedule.contains(ts)
+        if occupied and peers:
+            counts = [c for c in (_peer_value(list(p), ts, age) for p in peers) if c is not None]
+            occupied = bool(counts) and max(counts) >= rule.min_people
+        breach = (rule.above is not None and v > rule.above) or (rule.below is not None and v < rule.below)
+        samples.append((ts, v, Sample.BAD if occupied and breach else Sample.OK))
+    return held(samples, for_s=rule.for_s, clear_for_s=rule.clear_for_s, above=rule.above is not None)
+
+
+def _open_per_reading(rule: OpenWhileCoolingRule, window: Window, peers: Sequence[Window]) -> Finding | None:
+    """The open-while-cooling rule as first written."""
+    if not peers:
+        return None
+    age = timedelta(seconds=rule.peer_max_age_s)
+    samples = []
+    for ts, v in window:
+        cooling = any((_peer_value(list(p), ts, age) or 0.0) >= 1 for p in peers)
+        samples.append((ts, v, Sample.BAD if v >= 1 and cooling else Sample.OK))
+    return held(samples, for_s=rule.for_s, clear_for_s=rule.clear_for_s)
+
+
+def _stream(
+    rng: random.Random, levels: list[float], start: datetime, n: int, noise: float = 0.0
+) -> list[tuple[datetime, float]]:
+    out, ts, level = [], start, rng.choice(levels)
+    for _ in range(n):
+        ts += timedelta(seconds=rng.choice([5, 60, 300, 900]) * rng.uniform(0.5, 1.5))
+        if rng.random() < 0.08:
+            level = rng.choice(levels)
+        out.append((ts, level + rng.uniform(-noise, noise)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_comfort_and_open_while_cooling_look_up_only_what_can_matter(seed: int) -> None:
+    """Looking up occupancy (or the units) only for readings beyond the limit (or open) gives the findings
+    of a sample per reading, with and without peers, schedules and hysteresis."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not a secret
+    start = MONDAY + timedelta(hours=rng.uniform(0, 72))
+    n = rng.choice([1, 2, 40, 300])
+    temperatures = _stream(rng, [24.0, 28.5, 29.0, 29.5, 31.0], start, n, noise=0.4)
+    counts = [
+        _stream(rng, [0.0, 1.0, 3.0], start - timedelta(hours=1), n) for _ in range(rng.choice([0, 1, 2]))
+    ]
+    comfort = ComfortRule(
+        "c", "c", Severity.LOW, "temperature_c",
+        for_s=rng.choice([0.0, 600.0, 1800.0]), clear_for_s=rng.choice([0.0, 900.0]),
+        above=(above := rng.choice([None, 29.0])), below=25.0 if above is None else rng.choice([None, 25.0]),
+        schedule=rng.choice([None, OFFICE]),
+        min_people=rng.choice([1.0, 2.0]), peer_max_age_s=rng.choice([600.0, 1800.0]),
+    )  # fmt: skip
+    if rng.random() < 0.5:  # end on a run beyond the limit, so breaches and their worst values are compared
+        hot = comfort.above is not None
+        tail = rng.randrange(1, n + 1)
+        temperatures[-tail:] = [
+            (ts, (31.0 if hot else 23.0) + rng.uniform(-1, 1)) for ts, _ in temperatures[-tail:]
+        ]
+    assert comfort.judge(temperatures, now=start, peers=counts) == _comfort_per_reading(
+        comfort, temperatures, counts
+    )
+    doors = _stream(rng, [0.0, 0.0, 1.0], start, n)
+    units = [_stream(rng, [0.0, 1.0], start - timedelta(hours=1), n) for _ in range(rng.choice([0, 1, 2]))]
+    door = OpenWhileCoolingRule(
+        "o", "o", Severity.LOW, "open_state", for_s=rng.choice([0.0, 900.0]), clear_for_s=rng.choice([0.0, 300.0]),
+        peer_max_age_s=rng.choice([600.0, 1800.0]),
+    )  # fmt: skip
+    assert door.judge(doors, now=start, peers=units) == _open_per_reading(door, doors, units)
 
 
 # --- leak ---
