@@ -6,7 +6,7 @@ import bisect
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import ClassVar
@@ -51,6 +51,40 @@ def _held_marked(
         return Finding(status, since, max(run) if above else min(run), last_ts)
     since = window[bad[-1] + 1 if bad else 0][0]
     normal = last_ts - since >= timedelta(seconds=clear_for_s)
+    return Finding(Status.NORMAL if normal else Status.RECOVERING, since, last_value, last_ts)
+
+
+def _held_spans(
+    window: Window,
+    spans: Sequence[tuple[int, int, Callable[[float], bool]]],
+    *,
+    for_s: float,
+    clear_for_s: float,
+    above: bool,
+) -> Finding | None:
+    """`rules.engine.held` when only the readings in `spans` are judged: (lo, hi, bad) ranges of the window,
+    oldest first, each with its test for BAD (OK otherwise). Read from the newest reading back to the start
+    of the latest run, without a sample per reading."""
+    if not spans:
+        return None
+    last_ts, last_value = window[spans[-1][1] - 1]
+    state = spans[-1][2](last_value)
+    first, worst = spans[-1][1] - 1, last_value
+    for lo, hi, bad in reversed(spans):
+        i = hi - 1
+        while i >= lo and bad(window[i][1]) is state:
+            worst = (max if above else min)(worst, window[i][1])
+            i -= 1
+        if i + 1 < hi:
+            first = i + 1
+        if i >= lo:
+            break
+    since = window[first][0]
+    span = last_ts - since
+    if state:
+        status = Status.BREACH if span >= timedelta(seconds=for_s) else Status.PENDING
+        return Finding(status, since, worst, last_ts)
+    normal = span >= timedelta(seconds=clear_for_s)
     return Finding(Status.NORMAL if normal else Status.RECOVERING, since, last_value, last_ts)
 
 
@@ -189,30 +223,34 @@ class BaselineRule(_Base):
         """Compare recent readings (the last `for_s` plus an hour) with their comparable history.
 
         Every reading of one local hour has the same history, so its mean and band are computed once per
-        hour, not once per reading: the cost of a judgement no longer grows with the reading rate.
+        hour, not once per reading, and the hours are read from the newest reading back to the start of the
+        latest run (`_held_spans`): no sample per reading.
         """
         if not window:
             return None
         recent_from = window[-1][0] - timedelta(seconds=max(self.for_s, self.clear_for_s)) - HOUR
-        above = self.direction in {"above", "both"}
-        below = self.direction in {"below", "both"}
-        samples: list[tuple[datetime, float, Sample]] = []
-        hour_from = hour_to = None  # the current local hour, in UTC: Taipei keeps one offset all year
-        usual: tuple[float, float] | None = None
-        for ts, v in window[bisect.bisect_left(window, (recent_from,)) :]:
-            if hour_from is None or hour_to is None or not hour_from <= ts < hour_to:
-                hour_start = ts.astimezone(TAIPEI).replace(minute=0, second=0, microsecond=0)
-                hour_from = hour_start.astimezone(UTC)
-                hour_to = hour_from + HOUR
-                usual = self._usual(window, hour_start)
-            if usual is None:
-                samples.append((ts, v, Sample.SKIP))
-                continue
-            mean, band = usual
-            high = v > mean + band and above
-            low = v < mean - band and below
-            samples.append((ts, v, Sample.BAD if high or low else Sample.OK))
-        return self._held(samples, above=self.direction != "below")
+        spans: list[tuple[int, int, Callable[[float], bool]]] = []
+        lo = bisect.bisect_left(window, (recent_from,))
+        while lo < len(window):
+            hour_start = window[lo][0].astimezone(TAIPEI).replace(minute=0, second=0, microsecond=0)
+            # Taipei keeps one offset all year: a local hour is one span of an hour in UTC.
+            hi = bisect.bisect_left(window, ((hour_start + HOUR).astimezone(UTC),), lo)
+            usual = self._usual(window, hour_start)
+            if usual is not None:
+                spans.append((lo, hi, self._outside(*usual)))
+            lo = hi
+        return _held_spans(
+            window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=self.direction != "below"
+        )
+
+    def _outside(self, mean: float, band: float) -> Callable[[float], bool]:
+        """The test for a reading outside the band around the mean, in the rule's direction."""
+        high, low = mean + band, mean - band
+        if self.direction == "above":
+            return lambda v: v > high
+        if self.direction == "below":
+            return lambda v: v < low
+        return lambda v: v > high or v < low
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
@@ -245,19 +283,39 @@ class LeakRule(_Base):
         """The flow regarded as zero."""
         return self.zero_below
 
-    def _at_night(self, ts: datetime) -> bool:
-        clock = ts.astimezone(TAIPEI).time()
+    def _nights(self, window: Window) -> list[tuple[int, int]]:
+        """The index ranges [lo, hi) of the window's night readings, oldest first (two bisects a night)."""
+        if not window:
+            return []
         if self.night_from <= self.night_to:
-            return self.night_from <= clock < self.night_to
-        return clock >= self.night_from or clock < self.night_to
+            periods = [(self.night_from, self.night_to, 0)]
+        else:  # across midnight: the early hours of each day, then its evening up to the next midnight
+            periods = [(time(0), self.night_to, 0), (self.night_from, time(0), 1)]
+        day, last = window[0][0].astimezone(TAIPEI).date(), window[-1][0].astimezone(TAIPEI).date()
+        out = []
+        while day <= last:
+            for start, end, next_day in periods:
+                lo = bisect.bisect_left(window, (datetime.combine(day, start, TAIPEI).astimezone(UTC),))
+                end_at = datetime.combine(day + timedelta(days=next_day), end, TAIPEI).astimezone(UTC)
+                hi = bisect.bisect_left(window, (end_at,))
+                if hi > lo:
+                    out.append((lo, hi))
+            day += timedelta(days=1)
+        return out
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
-        """BAD for night readings with flow, OK for night readings without, others not judged."""
-        samples = [
-            (ts, v, (Sample.BAD if v > self.zero_below else Sample.OK) if self._at_night(ts) else Sample.SKIP)
-            for ts, v in window
-        ]
-        return self._held(samples, above=False)
+        """BAD for night readings with flow, OK for night readings without, others not judged.
+
+        `held` over the night readings, read from the newest back to the start of their latest run: a
+        day's window at 5 s holds 17,280 readings, and a sample for each cost more than the rule itself.
+        """
+        zero = self.zero_below
+
+        def flowing(value: float) -> bool:
+            return value > zero
+
+        spans = [(lo, hi, flowing) for lo, hi in self._nights(window)]
+        return _held_spans(window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""

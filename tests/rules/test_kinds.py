@@ -155,7 +155,7 @@ def _baseline_per_reading(rule: BaselineRule, window: list[tuple[datetime, float
     return held(samples, for_s=rule.for_s, clear_for_s=rule.clear_for_s, above=rule.direction != "below")
 
 
-@pytest.mark.parametrize("seed", range(16))
+@pytest.mark.parametrize("seed", range(40))
 def test_baseline_judged_per_hour_finds_what_per_reading_judging_finds(seed: int) -> None:
     """The mean and band computed once per local hour give the findings of one history per reading, over
     windows with irregular gaps, missing hours, level shifts, a holiday and both profiles and directions."""
@@ -271,6 +271,54 @@ def test_comfort_and_open_while_cooling_look_up_only_what_can_matter(seed: int) 
         peer_max_age_s=rng.choice([600.0, 1800.0]),
     )  # fmt: skip
     assert door.judge(doors, now=start, peers=units) == _open_per_reading(door, doors, units)
+
+
+def _leak_per_reading(rule: LeakRule, window: Window) -> Finding | None:
+    """The leak rule as first written: a sample per reading, night or not."""
+    taipei = ZoneInfo("Asia/Taipei")
+
+    def at_night(ts: datetime) -> bool:
+        clock = ts.astimezone(taipei).time()
+        if rule.night_from <= rule.night_to:
+            return rule.night_from <= clock < rule.night_to
+        return clock >= rule.night_from or clock < rule.night_to
+
+    samples = [
+        (ts, v, (Sample.BAD if v > rule.zero_below else Sample.OK) if at_night(ts) else Sample.SKIP)
+        for ts, v in window
+    ]
+    return held(samples, for_s=rule.for_s, clear_for_s=rule.clear_for_s, above=False)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_leak_reads_only_the_nights(seed: int) -> None:
+    """Bisecting to the night readings and reading their latest run gives the findings of a sample per
+    reading: nights within a day and across midnight, readings on the night's edges, flows that stop."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not a secret
+    night_from, night_to = rng.choice(
+        [(time(0), time(6)), (time(1), time(5)), (time(22), time(5)), (time(3), time(3))]
+    )
+    rule = LeakRule(
+        "l", "l", Severity.LOW, "flow_m3h", for_s=rng.choice([0.0, 1800.0]), clear_for_s=rng.choice([0.0, 600.0]),
+        night_from=night_from, night_to=night_to, zero_below=0.01,
+    )  # fmt: skip
+    edges = [
+        datetime.combine(MONDAY.date() + timedelta(days=d), t, ZoneInfo("Asia/Taipei")).astimezone(UTC)
+        for d in range(4)
+        for t in (night_from, night_to)
+    ]
+    ts, flow, window = MONDAY + timedelta(hours=rng.uniform(-12, 24)), 0.0, []
+    for _ in range(rng.choice([1, 5, 200, 600])):
+        ts += timedelta(seconds=rng.choice([5, 60, 300, 1200]) * rng.uniform(0.5, 1.5))
+        if rng.random() < 0.05:
+            flow = rng.choice([0.0, 0.0, 0.005, 0.01, 0.02, 0.5, 1.3])
+        window.append((ts, flow + rng.choice([0.0, rng.uniform(0, 0.2)]) if flow else flow))
+    window += [(e, rng.choice([0.0, 0.3])) for e in edges if e > ts]  # readings exactly on the edges
+    window.sort()
+    for cut in (len(window), max(1, len(window) // 2), 1):
+        part = window[:cut]
+        assert rule.judge(part, now=part[-1][0]) == _leak_per_reading(rule, part)
+    assert rule.judge([], now=MONDAY) is None
 
 
 # --- leak ---
