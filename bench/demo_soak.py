@@ -10,6 +10,7 @@ CPU % of one core over the interval, RSS MB, 1-minute load) as it goes, appends 
 bench/results/, and at the end (or on Ctrl-C / SIGTERM) prints a summary: the CPU and RSS medians of the
 first ten minutes against the last ten and their ratio, and the slope of RSS over the second half.
 
+`--summary FILE` prints the summary of a CSV, also of a run still going.
 `--repo` runs the demo of another checkout (its own .venv), e.g. a `git worktree` of an older commit, so
 before and after are measured by the same script. Linux only (/proc). Not part of the test suite.
 """
@@ -167,6 +168,12 @@ def _sample(pid: int, start: float, prev_t: float, prev_cpu: float) -> tuple[Sam
     return s, now_t, cpu
 
 
+def read_csv(path: Path) -> list[Sample]:
+    """The samples of an earlier run (one that is still going, too)."""
+    with path.open(newline="") as f:
+        return [Sample(*(float(row[k]) for k in row)) for row in csv.DictReader(f)]
+
+
 def soak(*, repo: Path, minutes: float, every_s: float, out: Path) -> list[Sample]:
     """Run the demo of `repo` for `minutes`, sampling every `every_s`; the samples (also in `out`)."""
     python = repo / ".venv" / "bin" / "python"
@@ -236,7 +243,11 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=60.0, help="seconds between samples (default 60)")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose demo runs (its .venv)")
     parser.add_argument("--out", type=Path, help="CSV (default bench/results/demo_soak-<UTC time>.csv)")
+    parser.add_argument("--summary", type=Path, help="only print the summary of an earlier run's CSV")
     args = parser.parse_args()
+    if args.summary:
+        print(summary(read_csv(args.summary)))
+        return
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%MZ")
     out = args.out or ROOT / "bench" / "results" / f"demo_soak-{stamp}.csv"
     cpu = next(
