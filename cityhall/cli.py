@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import signal
+import socket
 import sys
 import threading
 from datetime import datetime, timedelta
@@ -88,8 +89,18 @@ def demo(
     """Run everything in one process: embedded broker, SQLite, simulated buildings, collector, rules, API."""
     from cityhall.demo import run_demo  # noqa: PLC0415
 
+    # Take the port before starting anything: a port in use is said at once, not after the demo has started.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as err:
+        listener.close()
+        raise _fail(
+            f"port {port} on 127.0.0.1 is taken ({err.strerror}): stop what uses it or pass --port"
+        ) from err
     configure_logging(log_format="console", level="WARNING")
-    run_demo(data_dir=data_dir, api_port=port, fresh=not keep, echo=typer.echo)
+    run_demo(data_dir=data_dir, listener=listener, fresh=not keep, echo=typer.echo)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -471,17 +472,20 @@ def start_demo(
     return stack
 
 
-def run_demo(*, data_dir: Path, api_port: int, fresh: bool, echo: Callable[[str], None]) -> None:
-    """Run the demo until Ctrl-C: all parts in threads, the API on 127.0.0.1 in the foreground."""
+def run_demo(*, data_dir: Path, listener: socket.socket, fresh: bool, echo: Callable[[str], None]) -> None:
+    """Run the demo until Ctrl-C: all parts in threads, the API in the foreground on `listener`, a socket
+    already bound to a port of 127.0.0.1."""
     from api.main import create_app  # noqa: PLC0415 - the API's dependencies load only when serving
+
+    api_port = listener.getsockname()[1]
 
     echo("Starting the CityHall Ops demo: writing a year of the main meters' history first ...")
     stack = start_demo(data_dir=data_dir, api_port=api_port, fresh=fresh)
     echo(banner(stack, f"http://127.0.0.1:{api_port}"))
     app = create_app(stack.settings, stack.session_factory)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     try:
-        server.run()
+        server.run(sockets=[listener])
     except KeyboardInterrupt:
         pass  # uvicorn re-raises Ctrl-C after its shutdown; for the demo it is the normal way to stop
     finally:

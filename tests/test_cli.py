@@ -119,3 +119,16 @@ def test_missing_schema_says_what_to_run(tmp_path: Path) -> None:
     assert "database error: no such table: sites" in result.stderr
     assert "run: cityhall db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_says_at_once_that_its_port_is_taken(tmp_path: Path) -> None:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["demo", "--port", str(port), "--data-dir", str(tmp_path / "demo")])
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is taken" in result.output
+    assert not (tmp_path / "demo").exists()  # nothing was started
