@@ -19,9 +19,13 @@ from rules.kinds import RateOfChangeRule
 
 
 class Held:
-    """`held` over a window that grows at its end and is cut at its start, kept sample by sample."""
+    """`held` over a window that grows at its end and is cut at its start, kept sample by sample.
 
-    __slots__ = ("_above", "_clear", "_for", "_pairs", "_rule", "_run", "_since", "_worst", "samples")
+    Only the latest run is kept: its samples' times (references to the window's own datetimes), the newest
+    sample, and for a BAD run the candidates for its worst value. Older runs can only be cut away.
+    """
+
+    __slots__ = ("_above", "_clear", "_for", "_last", "_pairs", "_rule", "_run", "_worst")
 
     def __init__(self, rule: ThresholdRule | RateOfChangeRule) -> None:
         """Empty, for one rule."""
@@ -33,16 +37,15 @@ class Held:
             self._above = True
         self._for = timedelta(seconds=rule.for_s)
         self._clear = timedelta(seconds=rule.clear_for_s)
-        self.samples: deque[tuple[datetime, float, Sample]] = deque()  # judged ones (no SKIP), oldest first
-        self._run = 0  # samples at the end that belong to the latest run
-        self._since: datetime | None = None  # its first sample's time
+        self._last: tuple[datetime, float, Sample] | None = None  # the newest judged sample
+        self._run: deque[datetime] = deque()  # the times of the latest run's samples, oldest first
         # The latest run's candidates for its worst value, worst first (a BAD run): (time, value).
         self._worst: deque[tuple[datetime, float]] = deque()
 
     def rebuild(self, window: Sequence[tuple[datetime, float]]) -> None:
         """Start again from a whole window (after a late reading was put in its place)."""
-        self.samples.clear()
-        self._run, self._since = 0, None
+        self._last = None
+        self._run.clear()
         self._worst.clear()
         previous: tuple[datetime, float] | None = None
         for ts, value in window:
@@ -57,16 +60,15 @@ class Held:
         else:
             if previous is None:
                 return
-            found = rule.sample(previous, (ts, value))
-            if found[2] is Sample.SKIP:
+            sample = rule.sample(previous, (ts, value))
+            if sample[2] is Sample.SKIP:
                 return
-            sample = found
         state = sample[2]
-        if not self.samples or self.samples[-1][2] is not state:
-            self._run, self._since = 0, ts
+        if self._last is None or self._last[2] is not state:
+            self._run.clear()
             self._worst.clear()
-        self.samples.append(sample)
-        self._run += 1
+        self._last = sample
+        self._run.append(ts)
         if state is Sample.BAD:  # a sliding maximum (minimum): later, worse values retire earlier ones
             worst, value = self._worst, sample[1]
             if self._above:
@@ -79,27 +81,24 @@ class Held:
 
     def cut(self, first: datetime) -> None:
         """The window now starts at the reading at `first`: forget the samples it no longer yields."""
-        samples = self.samples
-        dropped = 0
-        while samples and (samples[0][0] < first or (self._pairs and samples[0][0] == first)):
-            samples.popleft()
-            dropped += 1
-        if not dropped:
-            return
-        if not samples:
-            self._run, self._since = 0, None
+        run = self._run
+        if not run or not (run[0] < first or (self._pairs and run[0] == first)):
+            return  # only samples of older runs were cut
+        while run and (run[0] < first or (self._pairs and run[0] == first)):
+            run.popleft()
+        if not run:  # the latest run was the newest: nothing judged is left
+            self._last = None
             self._worst.clear()
-        elif len(samples) < self._run:  # the latest run lost its oldest samples
-            self._run, self._since = len(samples), samples[0][0]
-            while self._worst and self._worst[0][0] < self._since:
-                self._worst.popleft()
+            return
+        while self._worst and self._worst[0][0] < run[0]:
+            self._worst.popleft()
 
     def finding(self) -> Finding | None:
         """What `judge` returns on the window."""
-        if not self.samples or self._since is None:
+        if self._last is None or not self._run:
             return None
-        last_ts, last_value, state = self.samples[-1]
-        since = self._since
+        last_ts, last_value, state = self._last
+        since = self._run[0]
         span = last_ts - since
         if state is Sample.BAD:
             status = Status.BREACH if span >= self._for else Status.PENDING
