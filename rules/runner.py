@@ -180,8 +180,11 @@ class WindowCache:
         else:
             fetched = {q: self._fetch(q, spans[q]) for q in spans}
         out: dict[str, set[str]] = {}
+        # One datetime per instant for all the series read: the store builds one per row, and devices that
+        # report at the same instants (a tick of the simulators, a meter interval) share it while cached.
+        instants: dict[datetime, datetime] = {}
         for quantity, (devices, since) in wanted.items():
-            out[quantity] = self._keep(quantity, devices, since, until, fetched[quantity])
+            out[quantity] = self._keep(quantity, devices, since, until, fetched[quantity], instants=instants)
         return out
 
     def _spans(
@@ -218,6 +221,8 @@ class WindowCache:
         since: datetime,
         until: datetime,
         fetched: Sequence[Mapping[str, Sequence[tuple[datetime, float]]]],
+        *,
+        instants: dict[datetime, datetime],
     ) -> set[str]:
         """Merge what was read, drop what fell out of [since, until]; the devices with new readings."""
         held = self.series.setdefault(quantity, {})
@@ -225,7 +230,7 @@ class WindowCache:
         changed: set[str] = set()
         for fresh in fetched:
             for code, points in fresh.items():
-                if code in devices and _merge(held, columns, code, points):
+                if code in devices and _merge(held, columns, code, points, instants):
                     changed.add(code)
         touched = bool(changed)
         for code in list(held):
@@ -267,9 +272,10 @@ def _merge(
     columns: dict[str, Column],
     code: str,
     points: Sequence[tuple[datetime, float]],
+    instants: dict[datetime, datetime],
 ) -> bool:
     """Merge oldest-first points into a device's window (and its columns); True when any was new (or its
-    value changed)."""
+    value changed). What is kept takes its time from `instants` (one object per instant)."""
     window = held.setdefault(code, [])
     column = columns.get(code)
     if column is None:
@@ -283,12 +289,13 @@ def _merge(
         newer = 0
     ordered = all(a[0] < b[0] for a, b in itertools.pairwise(points[newer:]))
     if newer < len(points) and ordered:
-        tail = points[newer:]
+        tail = [(instants.setdefault(ts, ts), value) for ts, value in points[newer:]]
         window.extend(tail)
         column.extend([to_us(ts) for ts, _ in tail], [value for _, value in tail])
         changed = True
         points = points[:newer]
-    for ts, value in points:
+    for at, value in points:
+        ts = instants.setdefault(at, at)
         if not window or ts > window[-1][0]:
             window.append((ts, value))
             if in_step:

@@ -47,6 +47,24 @@ def test_the_cache_reads_what_is_new_keeps_late_readings_and_trims_the_old(engin
     assert "B" not in cache.series["power_kw"]  # no longer asked for
 
 
+def test_devices_read_at_the_same_instants_share_one_datetime(engine: Engine) -> None:
+    """The store builds a datetime per row; the cache keeps one per instant (a third of its bytes at 5 s)."""
+    store = SqlStore(engine)
+    cache = WindowCache(store)
+    write(store, "A", (0, 1.0), (1, 2.0))
+    write(store, "B", (0, 5.0), (1, 6.0))
+    write(store, "A", (0, 20.0), quantity="temperature_c")
+    until = T0 + timedelta(minutes=2)
+    cache.refresh_many({"power_kw": ({"A", "B"}, T0), "temperature_c": ({"A"}, T0)}, until)
+    power, temperature = cache.series["power_kw"], cache.series["temperature_c"]
+    assert all(a[0] is b[0] for a, b in zip(power["A"], power["B"], strict=True))
+    assert temperature["A"][0][0] is power["A"][0][0]
+    write(store, "B", (2, 7.0))
+    write(store, "A", (2, 3.0))
+    cache.refresh("power_kw", {"A", "B"}, T0, T0 + timedelta(minutes=3))
+    assert power["A"][-1][0] is power["B"][-1][0] == T0 + timedelta(minutes=2)
+
+
 def test_a_cycle_judges_only_devices_with_new_readings_and_offline_for_all(engine: Engine) -> None:
     store = SqlStore(engine)
     factory = make_sessionmaker(engine)
