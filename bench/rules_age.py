@@ -1,0 +1,151 @@
+"""Benchmark: what the rules engine costs as the demo ages, by rule kind (issue 14, item 8).
+
+Run from the repository root:  .venv/bin/python -m bench.rules_age [--ages 10,60,120,240] [--step-seconds 5]
+The demo's own fleet (the seed's devices, the simulators' readings every `--step-seconds`) and the shipped
+rules, without the broker, the collector or the API: readings go into an in-memory store as the simulated
+clock runs from `max(ages)` minutes ago, the cycle runner (`RulesRunner.run_once`, instant kinds left to the
+live evaluator, as in the demo) runs every 5 simulated minutes to keep its cache warm, and the live evaluator
+(`LiveState.feed`) takes every tick. At each age: three cycles, each after one more tick, are timed (process
+CPU time, so the reader threads count), the fastest is printed with the CPU time of each rule kind's judgement
+in it, then the live evaluator's CPU time for one tick. `bench/demo_soak.py` measures the whole demo; this
+says which rule kind grows with the age of its windows. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import collections
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cityhall.assets import import_assets, load_yaml, seed_path
+from cityhall.contract import Reading
+from cityhall.db import make_engine, make_sessionmaker, transaction
+from cityhall.migrate import upgrade
+from cityhall.timeseries import DeviceTags, Series
+from rules.config import load_rules
+from rules.evaluation import Watch, bind
+from rules.live import INSTANT_KINDS, LiveState
+from rules.runner import RulesRunner, subjects
+from simulators.engine import Simulation
+from simulators.fleet import records_from_document, simulated
+from simulators.weather import TainanWeather
+
+
+class MemoryStore:
+    """Readings in a dict, bisected by time: a store that costs the runner nothing to read."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
+
+    def write(self, readings: Sequence[Reading], tags: Mapping[str, DeviceTags]) -> None:
+        """Append readings (written in time order)."""
+        for r in readings:
+            self.data.setdefault(r.quantity, {}).setdefault(r.device, []).append((r.ts, r.value))
+
+    def window(
+        self, *, quantity: str, since: datetime, until: datetime, devices: Sequence[str] | None = None
+    ) -> Series:
+        """Readings of one quantity per device in [since, until]."""
+        out: Series = {}
+        for code, points in self.data.get(quantity, {}).items():
+            if devices is None or code in devices:
+                lo = bisect.bisect_left(points, (since,))
+                hi = bisect.bisect_right(points, (until, float("inf")))
+                if hi > lo:
+                    out[code] = points[lo:hi]
+        return out
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class TimedRunner(RulesRunner):
+    """The cycle runner, with each rule kind's judging time added up."""
+
+    by_kind: collections.defaultdict[str, float]  # kind -> CPU seconds
+
+    def _judge(self, watch: Watch, **kwargs: Any) -> Any:
+        started = time.process_time()
+        try:
+            return super()._judge(watch, **kwargs)
+        finally:
+            self.by_kind[watch.definition.kind] += time.process_time() - started
+
+
+def main() -> None:
+    """Parse arguments, run the fleet to each age, print the costs."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ages", default="10,60,120,240", help="minutes of history, comma-separated")
+    parser.add_argument("--step-seconds", type=float, default=5.0, help="the simulators' interval (demo: 5)")
+    args = parser.parse_args()
+    ages = sorted(int(a) for a in args.ages.split(","))
+
+    engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='rules-age-')}/register.db")
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    document = load_yaml(seed_path())
+    with transaction(factory) as session:
+        import_assets(session, document, actor="bench")
+    with factory() as session:
+        everyone = [s for s, _ in subjects(session).values()]
+    definitions = load_rules()
+    store = MemoryStore()
+    runner = TimedRunner(
+        book=definitions,
+        store=store,
+        session_factory=factory,
+        lookback=timedelta(minutes=60),
+        interval_s=5,
+        skip_kinds=INSTANT_KINDS,
+    )
+    runner.by_kind = collections.defaultdict(float)
+    instant = [bind(d, everyone) for d in definitions if d.enabled and d.kind in INSTANT_KINDS]
+    live = LiveState([w for w in instant if w.subjects])
+    step = timedelta(seconds=args.step_seconds)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=ages[-1] + 1)
+    devices = simulated(records_from_document(document), seed=1)
+    sim = Simulation(devices, start=start, step=step, weather=TainanWeather(1))
+
+    def tick() -> tuple[datetime, list[Reading]]:
+        t = sim.tick()
+        readings = [Reading(d.code, k, t.ts, v) for d, values in t.samples for k, v in values.items()]
+        store.write(readings, {})
+        return t.ts, readings
+
+    print(f"{len(devices)} devices, a reading set every {args.step_seconds:g} s; CPU ms (process time)")
+    print("| age | cycle | by rule kind | live evaluator, one tick |")
+    print("| ---: | ---: | --- | ---: |")
+    for age in ages:
+        while sim.time_of(sim._index) < start + timedelta(minutes=age):
+            ts, readings = tick()
+            live.feed(readings)
+            if ts.second == 0 and ts.minute % 5 == 0:
+                runner.run_once(ts + timedelta(seconds=1))
+        best, kinds = float("inf"), dict[str, float]()
+        for _ in range(3):
+            ts, readings = tick()
+            runner.by_kind.clear()
+            started = time.process_time()
+            runner.run_once(ts + timedelta(seconds=1))
+            took = time.process_time() - started
+            if took < best:
+                best, kinds = took, dict(runner.by_kind)
+        started = time.process_time()
+        live.feed(readings)
+        live_s = time.process_time() - started
+        shares = ", ".join(f"{k} {v * 1000:.0f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        print(
+            f"| {age} min | {best * 1000:.0f} | {shares} | {live_s * 1000:.1f} ({len(readings)} readings) |"
+        )
+    runner.close()
+
+
+if __name__ == "__main__":
+    main()
