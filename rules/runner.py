@@ -160,7 +160,7 @@ class WindowCache:
         self.chunk = chunk
         self.series: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
         self.columns: dict[str, dict[str, Column]] = {}
-        self._frames: dict[str, Frame] = {}
+        self._frames: dict[str, dict[datetime | None, Frame]] = {}  # quantity -> laid from -> frame
         self._covered: dict[str, tuple[datetime, datetime, frozenset[str]]] = {}  # since, until, devices
         self._synced: dict[str, datetime] = {}
         self._pool = ThreadPoolExecutor(readers, thread_name_prefix="rules-read") if readers > 1 else None
@@ -252,13 +252,19 @@ class WindowCache:
         self._covered[quantity] = (since, until, frozenset(devices))
         return changed
 
-    def frame(self, quantity: str) -> Frame:
-        """The quantity's columns end to end, laid again only after they changed."""
-        found = self._frames.get(quantity)
+    def frame(self, quantity: str, since: datetime | None = None) -> Frame:
+        """The quantity's columns end to end from `since` on (all of them without), laid again only after
+        they changed. A frame laid from an earlier time serves a later `since`; so a cycle lays one frame
+        per lookback of the rules reading the quantity, not the longest for all of them."""
+        laid = self._frames.setdefault(quantity, {})
+        if since is not None:
+            covering = [at for at in laid if at is not None and at <= since]
+            if covering:
+                return laid[max(covering)]  # laid from the latest time: the smallest that serves
+        found = laid.get(since)
         if found is None:
-            found = self._frames[quantity] = Frame.of(
-                self.columns.get(quantity, {}), self.series.get(quantity, {})
-            )
+            columns, points = self.columns.get(quantity, {}), self.series.get(quantity, {})
+            found = laid[since] = Frame.of(columns, points, since)
         return found
 
     def close(self) -> None:
@@ -477,7 +483,8 @@ class RulesRunner:
     ) -> list[tuple[Subject, Finding]]:
         """One rule's findings that may change an alarm; the others are only counted in `report`."""
         if self.batch and batchable(watch.rule):
-            found = judge_batch(watch, self.cache.frame, since, now, only=only, alarmed=alarmed)
+            laid = self.cache.frame
+            found = judge_batch(watch, lambda q: laid(q, since), since, now, only=only, alarmed=alarmed)
             if found is not None:
                 findings, quiet = found
                 report.evaluated += sum(quiet.values())

@@ -36,6 +36,8 @@ from rules.kinds import (
 from rules.runner import WindowCache
 from rules.schedule import DayType, Period, Schedule
 
+HOUR = timedelta(hours=1)
+
 # Wednesday 2026-10-07 00:00 in Taipei: two working days, then a holiday (National Day) and a weekend.
 START = datetime(2026, 10, 6, 16, 0, tzinfo=UTC)
 OFFICE = Schedule("office", (Period(DayType.WORKING, time(8), time(17, 30)),))
@@ -164,6 +166,28 @@ def test_after_hours_sums_laid_a_few_rows_at_a_time_stay_exact(
     for rule in [r for r in _rules(rng) if isinstance(r, AfterHoursRule)]:
         verdicts = judge_frame(rule, frame, codes, since=since, now=now)
         assert verdicts is not None
+        got = {code: verdicts.finding(k) for k, code in enumerate(verdicts.ragged.codes)}
+        for code in codes:
+            window: Window = slice_window(windows[code], since, now)
+            _same(got.get(code), rule.judge(window, now=now) if window else None)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_frame_laid_from_the_window_start_decides_as_the_whole_frame(seed: int) -> None:
+    """Frames laid only from a rule's window start (or a little before) give the pure judge's findings."""
+    rng = _rng(2000 + seed)
+    windows = {f"D{i:03d}": _window(rng) for i in range(DEVICES)}
+    columns = {code: Column(points) for code, points in windows.items()}
+    codes = sorted(windows)
+    for rule in _rules(rng):
+        now = START + timedelta(seconds=rng.uniform(0, 3 * 86400))
+        since = now - rng.choice([timedelta(minutes=30), timedelta(hours=3), timedelta(hours=30)])
+        frame = Frame.of(
+            columns, windows, since - rng.choice([timedelta(0), timedelta(microseconds=1), HOUR])
+        )
+        verdicts = judge_frame(rule, frame, codes, since=since, now=now)
+        if verdicts is None:
+            continue
         got = {code: verdicts.finding(k) for k, code in enumerate(verdicts.ragged.codes)}
         for code in codes:
             window: Window = slice_window(windows[code], since, now)

@@ -10,6 +10,7 @@ from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.contract import Reading
 from cityhall.db import make_sessionmaker, transaction
 from cityhall.timeseries.sql import SqlStore
+from rules.batch import to_us
 from rules.config import load_rules
 from rules.evaluation import bind
 from rules.runner import RulesRunner, WindowCache, subjects
@@ -63,6 +64,27 @@ def test_devices_read_at_the_same_instants_share_one_datetime(engine: Engine) ->
     write(store, "A", (2, 3.0))
     cache.refresh("power_kw", {"A", "B"}, T0, T0 + timedelta(minutes=3))
     assert power["A"][-1][0] is power["B"][-1][0] == T0 + timedelta(minutes=2)
+
+
+def test_a_frame_is_laid_from_the_window_a_rule_needs_and_serves_later_starts(engine: Engine) -> None:
+    store = SqlStore(engine)
+    cache = WindowCache(store)
+    write(store, "A", *[(m, float(m)) for m in range(0, 60, 5)])
+    write(store, "B", (50, 1.0))
+    cache.refresh("power_kw", {"A", "B"}, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    since = T0 + timedelta(minutes=30)
+    frame = cache.frame("power_kw", since)
+    a = frame.index["A"]
+    assert frame.t[frame.start[a] : frame.end[a]].tolist() == [
+        to_us(T0 + timedelta(minutes=m)) for m in range(30, 60, 5)
+    ]
+    assert cache.frame("power_kw", since + timedelta(minutes=1)) is frame  # a later start: the same frame
+    whole = cache.frame("power_kw", T0)  # an earlier start: laid again, from there
+    assert whole is not frame
+    assert len(whole.t) == 13
+    write(store, "A", (60, 60.0))
+    cache.refresh("power_kw", {"A", "B"}, T0 - timedelta(hours=1), T0 + timedelta(hours=1, minutes=1))
+    assert cache.frame("power_kw", since) is not frame  # new readings: laid again
 
 
 def test_a_cycle_judges_only_devices_with_new_readings_and_offline_for_all(engine: Engine) -> None:
