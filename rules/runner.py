@@ -8,7 +8,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence, Set
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -172,20 +172,43 @@ class WindowCache:
     def refresh_many(
         self, wanted: Mapping[str, tuple[Set[str], datetime]], until: datetime
     ) -> dict[str, set[str]]:
-        """`refresh` for several quantities (quantity -> (devices, since)); their reads may overlap."""
+        """`refresh` for several quantities (quantity -> (devices, since)); their reads may overlap.
+
+        Read span by span (at most `chunk` each) and merged as each arrives, the next span's reads already
+        running: what is held at once is two spans of every quantity, not the whole read (the hourly re-read
+        of the late horizon, a cold read of weeks).
+        """
         spans = {q: self._spans(q, devices, since, until) for q, (devices, since) in wanted.items()}
-        if self._pool is not None and len(spans) > 1:
-            futures = {q: self._pool.submit(self._fetch, q, spans[q]) for q in spans}
-            fetched = {q: future.result() for q, future in futures.items()}
-        else:
-            fetched = {q: self._fetch(q, spans[q]) for q in spans}
-        out: dict[str, set[str]] = {}
+        changed: dict[str, set[str]] = {q: set() for q in wanted}
         # One datetime per instant for all the series read: the store builds one per row, and devices that
         # report at the same instants (a tick of the simulators, a meter interval) share it while cached.
         instants: dict[datetime, datetime] = {}
-        for quantity, (devices, since) in wanted.items():
-            out[quantity] = self._keep(quantity, devices, since, until, fetched[quantity], instants=instants)
-        return out
+        rounds = max((len(plan[0]) for plan in spans.values()), default=0)
+        ahead = self._start_round(spans, 0)
+        for i in range(rounds):
+            current, ahead = ahead, self._start_round(spans, i + 1)
+            for quantity, (devices, _) in wanted.items():
+                plan = spans[quantity]
+                if i >= len(plan[0]):
+                    continue
+                if current is not None:
+                    fresh = current[quantity].result()
+                else:
+                    fresh = self._fetch(quantity, ([plan[0][i]], plan[1]))
+                for part in fresh:
+                    changed[quantity] |= self._merge_read(quantity, devices, part, instants)
+        return {q: self._keep(q, devices, since, until, changed[q]) for q, (devices, since) in wanted.items()}
+
+    def _start_round(
+        self,
+        spans: Mapping[str, tuple[list[tuple[datetime, datetime]], list[str] | None]],
+        i: int,
+    ) -> dict[str, Future[list[Mapping[str, Sequence[tuple[datetime, float]]]]]] | None:
+        """Start reading every quantity's span `i` at once; None when it is read inline (no pool, or one)."""
+        todo = {q: ([plan[0][i]], plan[1]) for q, plan in spans.items() if i < len(plan[0])}
+        if self._pool is None or len(todo) < 2:
+            return None
+        return {q: self._pool.submit(self._fetch, q, plan) for q, plan in todo.items()}
 
     def _spans(
         self, quantity: str, devices: Set[str], since: datetime, until: datetime
@@ -214,24 +237,28 @@ class WindowCache:
         spans, named = plan
         return [self.store.window(quantity=quantity, since=a, until=b, devices=named) for a, b in spans]
 
-    def _keep(
+    def _merge_read(
         self,
         quantity: str,
         devices: Set[str],
-        since: datetime,
-        until: datetime,
-        fetched: Sequence[Mapping[str, Sequence[tuple[datetime, float]]]],
-        *,
+        fresh: Mapping[str, Sequence[tuple[datetime, float]]],
         instants: dict[datetime, datetime],
     ) -> set[str]:
-        """Merge what was read, drop what fell out of [since, until]; the devices with new readings."""
+        """Merge one read into the cache; the devices with new readings (or changed values)."""
         held = self.series.setdefault(quantity, {})
         columns = self.columns.setdefault(quantity, {})
-        changed: set[str] = set()
-        for fresh in fetched:
-            for code, points in fresh.items():
-                if code in devices and _merge(held, columns, code, points, instants):
-                    changed.add(code)
+        changed = set()
+        for code, points in fresh.items():
+            if code in devices and _merge(held, columns, code, points, instants):
+                changed.add(code)
+        return changed
+
+    def _keep(
+        self, quantity: str, devices: Set[str], since: datetime, until: datetime, changed: set[str]
+    ) -> set[str]:
+        """Once the reads are merged, drop what fell out of [since, until]; the devices with new readings."""
+        held = self.series.setdefault(quantity, {})
+        columns = self.columns.setdefault(quantity, {})
         touched = bool(changed)
         for code in list(held):
             if code not in devices:
