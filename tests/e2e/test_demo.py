@@ -31,7 +31,8 @@ from cityhall.models import DeliveryStatus, NotificationLog, ReportKind
 from cityhall.reports.period import period_before
 from cityhall.reports.schedule import SCHEDULE_ACTOR
 from tests import servers
-from tests.e2e.e2e_helpers import get_items, sign_in, wait_for
+from tests.e2e.e2e_helpers import get_items, sign_in
+from tests.waiting import PATIENCE_S, wait_for
 
 pytestmark = pytest.mark.slow
 DORM_METER = "MZ-DORM-EM-MAIN"
@@ -57,7 +58,6 @@ def test_demo_story_raises_and_clears(tmp_path: Path) -> None:
 
             tickets = wait_for(
                 lambda: get_items(client, "/tickets", headers),
-                timeout=60,
                 what="a ticket from the demo fault",
             )
             assert len(tickets) == 1
@@ -68,7 +68,6 @@ def test_demo_story_raises_and_clears(tmp_path: Path) -> None:
 
             wait_for(
                 lambda: not get_items(client, "/alarms?state=active", headers),
-                timeout=40,
                 what="the alarm to clear after the fault ends",
             )
             assert client.get(f"/alarms/{alarm['id']}", headers=headers).json()["state"] == "cleared"
@@ -78,7 +77,7 @@ def test_demo_story_raises_and_clears(tmp_path: Path) -> None:
         stack.stop()
 
 
-def test_demo_command_shows_a_ticket_within_60_s(tmp_path: Path) -> None:
+def test_demo_command_shows_a_ticket_and_a_report(tmp_path: Path) -> None:
     port = servers.free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -90,6 +89,8 @@ def test_demo_command_shows_a_ticket_within_60_s(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     banner = ""
+    # Every request may be slow on a loaded machine; none may hang for ever.
+    http = httpx.Client(timeout=PATIENCE_S)
     try:
         while "Injected fault" not in banner:
             line = proc.stdout.readline()
@@ -101,16 +102,15 @@ def test_demo_command_shows_a_ticket_within_60_s(tmp_path: Path) -> None:
 
         def api_up() -> bool:
             try:
-                return httpx.get(f"{base}/health").status_code == 200
-            except httpx.ConnectError:
+                return http.get(f"{base}/health").status_code == 200
+            except httpx.TransportError:
                 return False  # uvicorn starts listening just after the banner
 
-        wait_for(api_up, timeout=20, what="the API")
-        token = httpx.post(f"{base}/auth/token", data={"username": DEMO_ADMIN, "password": password.group(1)})
+        wait_for(api_up, what="the API")
+        token = http.post(f"{base}/auth/token", data={"username": DEMO_ADMIN, "password": password.group(1)})
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         tickets = wait_for(
-            lambda: httpx.get(f"{base}/tickets", headers=headers).json()["items"],
-            timeout=60,
+            lambda: http.get(f"{base}/tickets", headers=headers).json()["items"],
             what="a ticket through the demo's API",
         )
         assert tickets[0]["title"].startswith("Dormitory demand above contracted capacity")
@@ -120,15 +120,16 @@ def test_demo_command_shows_a_ticket_within_60_s(tmp_path: Path) -> None:
         # What a reviewer tries first: last month's report, as a PDF with numbers in it
         month = period_before(ReportKind.MONTHLY, datetime.now(UTC)).label
         body = {"kind": "monthly", "period": month, "replace": True}
-        created = httpx.post(f"{base}/reports", json=body, headers=headers, timeout=120)
+        created = http.post(f"{base}/reports", json=body, headers=headers)
         assert created.status_code == 201, created.text
         kwh = created.json()["summary"]["areas"]["electricity"]["current"]
-        pdf = httpx.get(f"{base}{created.json()['files']['pdf']}", headers=headers)
+        pdf = http.get(f"{base}{created.json()['files']['pdf']}", headers=headers)
         text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
         assert f"{kwh:,.0f} kWh" in text
     finally:
+        http.close()
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=PATIENCE_S)
     assert proc.returncode == 0, out
     assert "CityHall Ops demo stopped." in out
 
@@ -213,9 +214,7 @@ def test_last_months_report_has_numbers_and_last_years_comparison(demo: Demo) ->
     assert len(history.meters) == 13  # each building's main meter of each area
     month = period_before(ReportKind.MONTHLY, datetime.now(UTC))
     assert history.since < month.last_year().start
-    scheduled = wait_for(
-        lambda: _stored(demo, month.label), timeout=120, what=f"the schedule to store {month.label}"
-    )
+    scheduled = wait_for(lambda: _stored(demo, month.label), what=f"the schedule to store {month.label}")
     assert scheduled[0]["generated_by"] == SCHEDULE_ACTOR
 
     created = demo.client.post(
@@ -260,7 +259,6 @@ def test_housekeeping_notifies_escalates_and_reminds(demo: Demo) -> None:
     a pass half an hour on escalates the unacknowledged alarm and plans the repeat notification."""
     alarm = wait_for(
         lambda: get_items(demo.client, "/alarms?state=active", demo.headers),
-        timeout=120,
         what="the injected fault's alarm",
     )[0]
 
@@ -276,7 +274,7 @@ def test_housekeeping_notifies_escalates_and_reminds(demo: Demo) -> None:
                 )
             )
 
-    raised = wait_for(lambda: sent("alarm_raised"), timeout=120, what="the alarm's notification")
+    raised = wait_for(lambda: sent("alarm_raised"), what="the alarm's notification")
     assert {n.channel for n in raised} == {"mqtt"}
     later = datetime.fromisoformat(alarm["raised_at"]) + timedelta(minutes=31)
     housekeeping = Housekeeping(demo.stack.settings, demo.stack.session_factory, interval_s=60)

@@ -26,7 +26,9 @@ from collector.service import Collector
 from rules.config import load_rules
 from rules.runner import RulesRunner
 from tests import servers
-from tests.e2e.e2e_helpers import get_items, publish_series, sign_in, wait_for
+from tests.e2e.e2e_helpers import get_items, sign_in
+from tests.publishing import publish_series
+from tests.waiting import PATIENCE_S, wait_for
 
 pytestmark = pytest.mark.slow
 DORM_METER = "MZ-DORM-EM-MAIN"
@@ -64,7 +66,7 @@ def pipeline(
     store = InfluxStore.from_settings(settings)
     collector = Collector(settings, store=store, session_factory=factory)
     collector.start()
-    assert collector.wait_connected(10)
+    assert collector.wait_connected(PATIENCE_S)
     yield settings, factory, store
     collector.stop()
     store.close()
@@ -87,7 +89,7 @@ def test_reading_to_ticket_and_back(pipeline: tuple[Settings, sessionmaker[Sessi
         series = store.query(f'SELECT count("value") FROM "power_kw" WHERE "device" = \'{DORM_METER}\'')
         return bool(series) and int(series[0]["values"][0][1]) == expected
 
-    wait_for(lambda: stored(len(points)), timeout=20, what="30 power readings in InfluxDB")
+    wait_for(lambda: stored(len(points)), what="30 power readings in InfluxDB")
     tagged = store.query(
         'SELECT last("value") FROM "power_kw" WHERE "building" = \'MZ-DORM\' AND "site" = \'MZ\''
     )
@@ -124,7 +126,7 @@ def test_reading_to_ticket_and_back(pipeline: tuple[Settings, sessionmaker[Sessi
         # Back to normal: the alarm clears; the ticket stays for the crew to confirm.
         normal = [(now + timedelta(seconds=10 * i), {"power_kw": 45.0}) for i in range(1, 4)]
         publish_series(settings.mqtt_host, settings.mqtt_port, settings.mqtt_topic_prefix, DORM_METER, normal)
-        wait_for(lambda: stored(len(points) + len(normal)), timeout=20, what="33 power readings in InfluxDB")
+        wait_for(lambda: stored(len(points) + len(normal)), what="33 power readings in InfluxDB")
         later = runner.run_once(now + timedelta(seconds=31))
         assert later.cleared == [("dorm-demand-high", DORM_METER)]
         assert get_items(client, "/alarms?state=active", headers) == []

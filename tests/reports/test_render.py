@@ -25,6 +25,7 @@ from cityhall.reports.xlsx import render_xlsx
 from tests import servers
 from tests.reports.conftest import WEATHER_DEVICE, ReportData
 from tests.reports.test_build import _committee_records
+from tests.waiting import PATIENCE_S
 
 OCT = report_period(ReportKind.MONTHLY, "2026-10")
 OCT_2025 = report_period(ReportKind.MONTHLY, "2025-10")
@@ -199,7 +200,9 @@ def test_pdf_pages_render_to_images(october: CommitteeReport, charts: list[Chart
         )
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(render_pdf(october, charts=charts))
-    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=PATIENCE_S
+    )
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) == len(PdfReader(str(pdf)).pages)
     assert min(p.stat().st_size for p in pages) > 2000

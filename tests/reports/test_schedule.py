@@ -23,6 +23,7 @@ from cityhall.timeseries.influx import InfluxStore
 from cityhall.timeseries.sql import SqlStore
 from tests import servers
 from tests.reports.conftest import WEATHER_DEVICE, ReportData, report_readings, write_readings
+from tests.waiting import PATIENCE_S
 
 NOW = datetime(2026, 11, 3, 9, tzinfo=TAIPEI)  # early November: October and Q3 are due
 
@@ -95,8 +96,8 @@ def test_two_processes_racing_store_one_report(
 
     def process() -> None:
         try:
-            barrier.wait(timeout=30)
-            store = InfluxStore(settings.influx_url, "reports", timeout_s=60)
+            barrier.wait(timeout=PATIENCE_S)
+            store = InfluxStore(settings.influx_url, "reports", timeout_s=PATIENCE_S)
             try:
                 results.append(
                     run_report_schedule(factory, settings, now=NOW, store=store, register=lambda _s: register)
@@ -110,7 +111,8 @@ def test_two_processes_racing_store_one_report(
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=PATIENCE_S)
+    assert not any(t.is_alive() for t in threads)
     assert errors == []
     with factory() as session:
         count = session.scalar(select(func.count()).select_from(StoredReport))
