@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import socket
 import threading
 import time
@@ -484,6 +485,10 @@ def run_demo(*, data_dir: Path, listener: socket.socket, fresh: bool, echo: Call
     echo(banner(stack, f"http://127.0.0.1:{api_port}"))
     app = create_app(stack.settings, stack.session_factory)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again for the handler it found.
+    # SIGTERM's default handler would end the process on the spot, parts still running; as Ctrl-C it stops
+    # them below.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.run(sockets=[listener])
     except KeyboardInterrupt:
