@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -121,16 +123,21 @@ def test_roles(client: TestClient, auth_for: AuthFor, assets: AssetIds) -> None:
     assert names == sorted(load_document()["schedules"])
 
 
+@pytest.fixture
+def book(session_factory: sessionmaker[Session], tmp_path: Path) -> RuleBook:
+    """A rule book over an empty rules file: what it holds was created through the API."""
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("schedules: {}\nrules: []\n", encoding="utf-8")
+    return RuleBook(session_factory, rules_file)
+
+
 def test_engines_take_up_rules_created_through_the_api(
     client: TestClient,
     auth_for: AuthFor,
     assets: AssetIds,
     session_factory: sessionmaker[Session],
-    tmp_path: Any,
+    book: RuleBook,
 ) -> None:
-    rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text("schedules: {}\nrules: []\n", encoding="utf-8")
-    book = RuleBook(session_factory, rules_file)
     assert book.definitions == []
     assert book.refresh() is False  # nothing changed
     fm = auth_for("fiona")
@@ -141,20 +148,13 @@ def test_engines_take_up_rules_created_through_the_api(
     assert book.refresh() is True
     assert book.definitions[0].enabled is False
     with session_factory() as session:
-        assert [d.key for d in load_definitions(session, rules_file)] == ["office-hot"]
+        assert [d.key for d in load_definitions(session, book.path)] == ["office-hot"]
 
 
 def test_every_engine_sharing_a_book_sees_every_change(
-    client: TestClient,
-    auth_for: AuthFor,
-    assets: AssetIds,
-    session_factory: sessionmaker[Session],
-    tmp_path: Any,
+    client: TestClient, auth_for: AuthFor, assets: AssetIds, book: RuleBook
 ) -> None:
     # The demo's cycle runner and live evaluator share one book: the first to look must not hide the change.
-    rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text("schedules: {}\nrules: []\n", encoding="utf-8")
-    book = RuleBook(session_factory, rules_file)
     cycle_seen = live_seen = book.generation
     assert book.changed_since(cycle_seen) is None
     assert client.post("/rules", json=hot_office(), headers=auth_for("fiona")).status_code == 201
