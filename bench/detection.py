@@ -11,6 +11,7 @@ kind, precision overall and false alarms per rule. Prints Markdown for docs/rule
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import platform
 import statistics
@@ -47,7 +48,7 @@ class MemoryStore:
         self.data: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
 
     def write(self, readings: Sequence[Reading], tags: Mapping[str, DeviceTags]) -> None:
-        """Append readings (callers write in time order)."""
+        """Append readings (callers write in time order: windows are bisected)."""
         for r in readings:
             self.data.setdefault(r.quantity, {}).setdefault(r.device, []).append((r.ts, r.value))
 
@@ -58,9 +59,10 @@ class MemoryStore:
         out: Series = {}
         for code, points in self.data.get(quantity, {}).items():
             if devices is None or code in devices:
-                kept = [p for p in points if since <= p[0] <= until]
-                if kept:
-                    out[code] = kept
+                lo = bisect.bisect_left(points, (since,))
+                hi = bisect.bisect_right(points, (until, float("inf")))
+                if hi > lo:
+                    out[code] = points[lo:hi]
         return out
 
     def close(self) -> None:

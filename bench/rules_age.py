@@ -14,19 +14,17 @@ says which rule kind grows with the age of its windows. Not part of the test sui
 from __future__ import annotations
 
 import argparse
-import bisect
 import collections
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.detection import MemoryStore
 from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.contract import Reading
 from cityhall.db import make_engine, make_sessionmaker, transaction
 from cityhall.migrate import upgrade
-from cityhall.timeseries import DeviceTags, Series
 from rules.config import load_rules
 from rules.evaluation import Watch, bind
 from rules.live import INSTANT_KINDS, LiveState
@@ -34,34 +32,6 @@ from rules.runner import RulesRunner, subjects
 from simulators.engine import Simulation
 from simulators.fleet import records_from_document, simulated
 from simulators.weather import TainanWeather
-
-
-class MemoryStore:
-    """Readings in a dict, bisected by time: a store that costs the runner nothing to read."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
-
-    def write(self, readings: Sequence[Reading], tags: Mapping[str, DeviceTags]) -> None:
-        """Append readings (written in time order)."""
-        for r in readings:
-            self.data.setdefault(r.quantity, {}).setdefault(r.device, []).append((r.ts, r.value))
-
-    def window(
-        self, *, quantity: str, since: datetime, until: datetime, devices: Sequence[str] | None = None
-    ) -> Series:
-        """Readings of one quantity per device in [since, until]."""
-        out: Series = {}
-        for code, points in self.data.get(quantity, {}).items():
-            if devices is None or code in devices:
-                lo = bisect.bisect_left(points, (since,))
-                hi = bisect.bisect_right(points, (until, float("inf")))
-                if hi > lo:
-                    out[code] = points[lo:hi]
-        return out
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 class TimedRunner(RulesRunner):
