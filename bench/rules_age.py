@@ -7,14 +7,20 @@ clock runs from `max(ages)` minutes ago, the cycle runner (`RulesRunner.run_once
 live evaluator, as in the demo) runs every 5 simulated minutes to keep its cache warm, and the live evaluator
 (`LiveState.feed`) takes every tick. At each age: three cycles, each after one more tick, are timed (process
 CPU time, so the reader threads count), the fastest is printed with the CPU time of each rule kind's judgement
-in it, then the live evaluator's CPU time for one tick. `bench/demo_soak.py` measures the whole demo; this
-says which rule kind grows with the age of its windows. Not part of the test suite.
+in it, then the live evaluator's CPU time for one tick, then what the cycle runner's window cache holds:
+readings kept one by one, quarter-hour cells (`rules.summary`) and an estimate of their bytes (a tuple and a
+float per reading, the numpy columns and cells as allocated, a datetime per distinct instant).
+`bench/demo_soak.py` measures the whole demo; this says which rule kind, and which part of the cache, grows
+with the age of its windows, and runs days of the fleet in minutes (`--step-seconds 60`). Run against an older
+checkout by starting it from that checkout's root (`cd OLD && .venv/bin/python /path/to/bench/rules_age.py`).
+Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,10 +34,24 @@ from cityhall.migrate import upgrade
 from rules.config import load_rules
 from rules.evaluation import Watch, bind
 from rules.live import INSTANT_KINDS, LiveState
-from rules.runner import RulesRunner, subjects
+from rules.runner import RulesRunner, WindowCache, subjects
 from simulators.engine import Simulation
 from simulators.fleet import records_from_document, simulated
 from simulators.weather import TainanWeather
+
+
+def cache_size(cache: WindowCache) -> tuple[int, int, float]:
+    """(readings kept, cells kept, estimated MB) of a window cache."""
+    readings = sum(len(w) for held in cache.series.values() for w in held.values())
+    instants = {ts for held in cache.series.values() for w in held.values() for ts, _ in w}
+    columns = sum(c.t.nbytes + c.v.nbytes for cols in cache.columns.values() for c in cols.values())
+    sealed = getattr(cache, "sealed", {})  # older checkouts keep no cells
+    cells = sum(len(c) for per in sealed.values() for c in per.values())
+    every = [c for per in sealed.values() for c in per.values()]
+    cell_bytes = sum(c.start.nbytes + c.n.nbytes + c.total.nbytes + c.m2.nbytes for c in every)
+    tuples_and_floats = readings * (sys.getsizeof((0, 0.0)) + sys.getsizeof(0.0) + 8)  # + the list's pointer
+    total = tuples_and_floats + 48 * len(instants) + columns + cell_bytes
+    return readings, cells, total / 2**20
 
 
 class TimedRunner(RulesRunner):
@@ -90,8 +110,8 @@ def main() -> None:
         return t.ts, readings
 
     print(f"{len(devices)} devices, a reading set every {args.step_seconds:g} s; CPU ms (process time)")
-    print("| age | cycle | by rule kind | live evaluator, one tick |")
-    print("| ---: | ---: | --- | ---: |")
+    print("| age | cycle | by rule kind | live evaluator, one tick | cache: readings, cells, MB (est.) |")
+    print("| ---: | ---: | --- | ---: | ---: |")
     for age in ages:
         while sim.time_of(sim._index) < start + timedelta(minutes=age):
             ts, readings = tick()
@@ -112,7 +132,9 @@ def main() -> None:
         live_s = time.process_time() - started
         shares = ", ".join(f"{k} {v * 1000:.0f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
         print(
-            f"| {age} min | {best * 1000:.0f} | {shares} | {live_s * 1000:.1f} ({len(readings)} readings) |"
+            f"| {age} min | {best * 1000:.0f} | {shares} | {live_s * 1000:.1f} ({len(readings)} readings) "
+            "| {:,}, {:,}, {:.1f} |".format(*cache_size(runner.cache)),
+            flush=True,
         )
     runner.close()
 

@@ -7,14 +7,16 @@ judges thousands of devices per rule, uses these instead: the window cache keeps
 rule is judged for all its devices in a few array operations over that frame.
 
 Exactness: times are whole microseconds (as `datetime` is), durations are compared as microseconds, values
-are compared and combined with the same IEEE operations in the same order as the pure code (sums run
-sequentially, like Python's `sum`); findings point back at the cached `datetime` objects. A frame holding a
+are compared and combined with the same IEEE operations in the same order as the pure code (the after-hours
+limit is the kind's own, from each device's quarter-hour summaries); findings point back at the cached
+`datetime` objects. A frame holding a
 value that is not finite (the contract refuses them) makes the rule fall back to the pure path, as does a
 kind or a schedule with no batch form here (`judge_frame` returns None).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,10 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cityhall.contract import QUANTITIES
 from rules.engine import Finding, Rule, Sample, Status, ThresholdRule
-from rules.kinds import HOUR, AfterHoursRule, FlatlineRule, OfflineRule, RateOfChangeRule
+from rules.kinds import AfterHoursRule, FlatlineRule, OfflineRule, RateOfChangeRule
 from rules.schedule import Schedule
+from rules.summary import Sealed, Summary
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
@@ -403,66 +405,30 @@ def occupancy(schedule: Schedule) -> _Occupancy:
     return found
 
 
-SUM_ROWS = 2048  # rows of the time-major grid laid at once: its memory is SUM_ROWS x devices x 8 bytes
-
-
-def _sequential_sums(r: Ragged, values: Floats) -> Floats:
-    """Per segment, the sum in element order, as Python's `sum` adds (not numpy's pairwise sum)."""
-    size = r.e - r.s
-    out = np.zeros(r.n, np.float64)
-    if not r.n:
-        return out
-    longest = int(size.max())
-    # Time-major padding: row i holds every segment's i-th value (0.0 past its end, which adds nothing).
-    cap = max(64, 4 * int(np.median(size)))
-    short = size <= cap
-    if short.any():
-        rows = int(size[short].max()) if not short.all() else longest
-        # Laid SUM_ROWS rows at a time, added in the same order: a week of 5-s readings for 100 devices
-        # would otherwise be a 100 MB grid every cycle.
-        for first in range(0, rows, SUM_ROWS):
-            height = min(SUM_ROWS, rows - first)
-            take = np.where(short, np.clip(size - first, 0, height), 0)
-            grid = np.zeros((height, r.n), np.float64)
-            total = int(take.sum())
-            if total:
-                row = np.arange(total) - np.repeat(np.cumsum(take) - take, take)
-                grid[row, np.repeat(np.arange(r.n), take)] = values[np.repeat(r.s + first, take) + row]
-            for line in grid:
-                out += line
-    for k in np.flatnonzero(~short).tolist():  # a few long windows: Python's own sum
-        out[k] = sum(values[r.s[k] : r.e[k]].tolist())
-    return out
-
-
-def _after_hours(rule: AfterHoursRule, r: Ragged, now: datetime) -> Verdicts | None:
+def _after_hours(
+    rule: AfterHoursRule, r: Ragged, since: datetime, now: datetime, sealed: Sealed
+) -> Verdicts | None:
+    """`r` holds the readings from `rule.raw_from(now)`; the limit reads each device's summaries (and its
+    readings from `since`, as the pure judge sees them)."""
     if rule.schedule is None:
         return Verdicts(r, np.full(r.n, NONE, np.int8), r.s, r.v[r.s], r.s, now=now)
     occupied = occupancy(rule.schedule).mask(r.t)
     if occupied is None:
         return None
-    counts = np.add.reduceat(occupied.astype(np.int64), r.s) if r.n else np.zeros(0, np.int64)
-    total = _sequential_sums(r, np.where(occupied, r.v, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = total / counts * rule.above_pct / 100
-    limit = np.where(share > rule.min_value, share, rule.min_value)  # max(min_value, share)
+    found = [rule.limit(Summary(r.points[code], sealed.get(code), since), now) for code in r.codes]
+    limit = np.array([math.nan if x is None else x for x in found], np.float64)
     seg = r.seg()
-    recent_us = span_us(max(rule.for_s, rule.clear_for_s) * 2) + (6 * HOUR) // ONE_US
-    recent = r.t >= (r.t[r.e - 1] - recent_us)[seg]
-    state = np.where(recent, np.where((r.v <= limit[seg]) | occupied, _OK, _BAD), _SKIP).astype(np.int8)
-    status, since, value, latest = held(
+    state = np.where((r.v <= limit[seg]) | occupied, _OK, _BAD).astype(np.int8)
+    status, began, value, latest = held(
         r, r.v, state, for_us=span_us(rule.for_s), clear_us=span_us(rule.clear_for_s), above=True
     )
-    status[counts == 0] = NONE
-    schedule, unit = rule.schedule, QUANTITIES[rule.quantity].unit
+    status[np.isnan(limit)] = NONE
 
     def detail(k: int) -> str:
-        return (
-            f"{rule.quantity} = {float(value[k]):g} {unit} outside schedule "
-            f"{schedule.name}, above {rule.above_pct:g} % of the in-schedule mean ({float(limit[k]):g})"
-        )
+        finding = Finding(Status.BREACH, now, float(value[k]), now)
+        return rule.detail(finding, float(limit[k]))
 
-    return Verdicts(r, status, since, value, latest, now=now, detail=detail)
+    return Verdicts(r, status, began, value, latest, now=now, detail=detail)
 
 
 _KINDS: dict[type[Any], Callable[[Any, Ragged, datetime], Verdicts | None]] = {
@@ -470,21 +436,30 @@ _KINDS: dict[type[Any], Callable[[Any, Ragged, datetime], Verdicts | None]] = {
     RateOfChangeRule: _rate_of_change,
     FlatlineRule: _flatline,
     OfflineRule: _offline,
-    AfterHoursRule: _after_hours,
 }
 
 
 def batchable(rule: Rule) -> bool:
     """True when the rule's kind has a batch form here (kinds with peers have none)."""
-    return type(rule) in _KINDS
+    return type(rule) in _KINDS or type(rule) is AfterHoursRule
 
 
 def judge_frame(
-    rule: Rule, frame: Frame, codes: Sequence[str], *, since: datetime, now: datetime
+    rule: Rule,
+    frame: Frame,
+    codes: Sequence[str],
+    *,
+    since: datetime,
+    now: datetime,
+    sealed: Sealed | None = None,
 ) -> Verdicts | None:
     """The rule's findings over every device in `codes` whose window in [since, now] is not empty, in
-    `codes`' order; None when the pure path must judge (no batch form, or a value that is not finite)."""
-    judge = _KINDS.get(type(rule))
-    if judge is None or not frame.finite:
+    `codes`' order; None when the pure path must judge (no batch form, or a value that is not finite).
+    `sealed`: the devices' quarter-hour summaries before the frame's readings (`rules.summary`), if any."""
+    if not frame.finite:
         return None
-    return judge(rule, cut(frame, codes, since, now), now)
+    if type(rule) is AfterHoursRule:
+        ragged = cut(frame, codes, max(since, rule.raw_from(now)), now)
+        return _after_hours(rule, ragged, since, now, sealed or {})
+    judge = _KINDS.get(type(rule))
+    return None if judge is None else judge(rule, cut(frame, codes, since, now), now)

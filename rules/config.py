@@ -445,7 +445,22 @@ class RuleFile(_Strict):
             if name is not None and name not in self.schedules:
                 known = ", ".join(sorted(self.schedules)) or "none"
                 raise ValueError(f"rule {rule.key!r}: unknown schedule {name!r}; known: {known}")
+            if name is not None and rule.kind == "after_hours":
+                _on_quarter_hours(rule.key, name, self.schedules[name])
         return self
+
+
+def _on_quarter_hours(key: str, name: str, schedule: ScheduleSpec) -> None:
+    """An after-hours rule reads quarter-hour summaries (`rules.summary`): each must be all in or all out of
+    its schedule, so the schedule's periods start and end on quarter hours."""
+    for period in schedule.periods:
+        for bound in (period.start.strftime("%H:%M:%S"), f"{period.end}:00"):
+            minute, second = (int(p) for p in bound.split(":")[1:])
+            if minute % 15 or second:
+                raise ValueError(
+                    f"rule {key!r}: schedule {name!r} changes at {bound[:5]}; an after_hours rule needs "
+                    "schedules that start and end on quarter hours (:00, :15, :30 or :45)"
+                )
 
 
 def _loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:

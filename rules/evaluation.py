@@ -16,7 +16,8 @@ import numpy as np
 from rules.batch import BREACH, NONE, NORMAL, STATUSES, Frame, Verdicts, judge_frame
 from rules.config import RuleDefinition, Targets
 from rules.engine import Finding, Rule, Status, Subject, Window
-from rules.kinds import ComfortRule, OfflineRule
+from rules.kinds import SUMMARISED, ComfortRule, OfflineRule
+from rules.summary import Sealed
 
 GATEWAY_SERVES = "whole building"
 
@@ -85,16 +86,28 @@ Series = Mapping[str, Mapping[str, Window]]  # quantity -> device -> window
 
 
 def judge_watch(
-    watch: Watch, series: Series, now: datetime, *, only: Collection[str] | None = None
+    watch: Watch,
+    series: Series,
+    now: datetime,
+    *,
+    only: Collection[str] | None = None,
+    sealed: Mapping[str, Sealed] | None = None,
 ) -> list[tuple[Subject, Finding]]:
     """Every device's finding for one rule at `now` (or only those in `only`); silent buildings fold into
-    one gateway finding."""
+    one gateway finding. `sealed` (quantity -> device -> cells): the quarter-hour summaries the windows
+    start after, for the kinds that read them (`rules.summary`); without, they summarise the windows."""
     out: list[tuple[Subject, Finding]] = []
     chosen = watch.subjects if only is None else [watch.index[c] for c in sorted(only) if c in watch.index]
+    rule = watch.rule
     for s in chosen:
-        window = series.get(watch.quantity[s.code], {}).get(s.code, ())
-        peer_windows = [series.get(q, {}).get(code, ()) for code, q in watch.peers[s.code]]
-        finding = watch.rule.judge(window, now=now, peers=peer_windows)
+        quantity = watch.quantity[s.code]
+        window = series.get(quantity, {}).get(s.code, ())
+        if isinstance(rule, SUMMARISED):
+            cells = sealed.get(quantity, {}).get(s.code) if sealed is not None else None
+            finding = rule.judge(window, now=now, sealed=cells)
+        else:
+            peer_windows = [series.get(q, {}).get(code, ()) for code, q in watch.peers[s.code]]
+            finding = rule.judge(window, now=now, peers=peer_windows)
         if finding is not None:
             out.append((s, finding))
     if isinstance(watch.rule, OfflineRule):
@@ -110,6 +123,7 @@ def judge_batch(
     *,
     only: Collection[str] | None = None,
     alarmed: Collection[str] | None = None,
+    sealed: Mapping[str, Sealed] | None = None,
 ) -> tuple[list[tuple[Subject, Finding]], dict[Status, int]] | None:
     """`judge_watch`'s findings, judged over each quantity's frame at once (`rules.batch`).
 
@@ -129,7 +143,8 @@ def judge_batch(
     picked: list[tuple[int, Verdicts, int]] = []  # (position in chosen, verdicts, segment)
     quiet: dict[Status, int] = {}
     for quantity, (codes, positions) in groups.items():
-        verdicts = judge_frame(watch.rule, frame(quantity), codes, since=since, now=now)
+        cells = sealed.get(quantity) if sealed is not None else None
+        verdicts = judge_frame(watch.rule, frame(quantity), codes, since=since, now=now, sealed=cells)
         if verdicts is None:
             return None
         status = verdicts.status

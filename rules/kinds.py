@@ -15,6 +15,7 @@ from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
 from rules.engine import Finding, Sample, Status, Subject, Window, held
 from rules.schedule import TAIPEI, Schedule, is_working_day
+from rules.summary import Cells, Stats, Summary, at, ceil_cell, floor_cell, us
 
 HOUR = timedelta(hours=1)
 
@@ -136,29 +137,50 @@ class AfterHoursRule(_Base):
         """The limit, as a percentage of the in-schedule mean."""
         return self.above_pct
 
-    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
-        """Flag out-of-schedule readings above the share of the in-schedule mean."""
-        if self.schedule is None or not window:
+    def raw_from(self, now: datetime) -> datetime:
+        """Readings from here on are judged one by one (twice the longer duration, and 6 hours for the
+        start of the latest run); before it, the in-schedule mean reads quarter-hour summaries."""
+        return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s) * 2) - 6 * HOUR)
+
+    def limit(self, summary: Summary, now: datetime) -> float | None:
+        """The out-of-schedule limit: `above_pct` % of the mean of the in-schedule readings in the baseline
+        period (from its first whole quarter hour), at least `min_value`; None with no in-schedule reading."""
+        if self.schedule is None:
             return None
         contains = self.schedule.contains
-        occupied = [v for ts, v in window if contains(ts)]
-        if not occupied:
+
+        def inside(cells: list[tuple[int, Stats]]) -> list[Stats]:
+            return [stats for start, stats in cells if contains(at(start))]
+
+        first = us(ceil_cell(now - self.lookback))
+        mean = Stats.mean_of(summary.pick(first, us(now) + 1, inside, self.schedule))
+        return None if mean is None else max(self.min_value, mean * self.above_pct / 100)
+
+    def judge(
+        self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None
+    ) -> Finding | None:
+        """Flag out-of-schedule readings above the share of the in-schedule mean."""
+        limit = self.limit(Summary(window, sealed), now)
+        if limit is None or self.schedule is None:
             return None
-        limit = max(self.min_value, sum(occupied) / len(occupied) * self.above_pct / 100)
-        # Only the recent readings decide the status; older ones serve the baseline alone.
-        recent_from = window[-1][0] - timedelta(seconds=max(self.for_s, self.clear_for_s) * 2) - 6 * HOUR
+        contains = self.schedule.contains
         samples = [
             (ts, v, Sample.OK if v <= limit or contains(ts) else Sample.BAD)
-            for ts, v in window[bisect.bisect_left(window, (recent_from,)) :]
+            for ts, v in window[bisect.bisect_left(window, (self.raw_from(now),)) :]
         ]
         finding = self._held(samples)
         if finding is None or finding.status is not Status.BREACH:
             return finding
-        detail = (
-            f"{self.quantity} = {finding.value:g} {_unit(self.quantity)} outside schedule "
-            f"{self.schedule.name}, above {self.above_pct:g} % of the in-schedule mean ({limit:g})"
-        )
+        detail = self.detail(finding, limit)
         return Finding(finding.status, finding.since, finding.value, finding.latest, detail)
+
+    def detail(self, finding: Finding, limit: float) -> str:
+        """The alarm sentence for a breach under `limit`."""
+        name = self.schedule.name if self.schedule is not None else ""
+        return (
+            f"{self.quantity} = {finding.value:g} {_unit(self.quantity)} outside schedule "
+            f"{name}, above {self.above_pct:g} % of the in-schedule mean ({limit:g})"
+        )
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
@@ -191,51 +213,50 @@ class BaselineRule(_Base):
         """The percentage limit."""
         return self.pct
 
-    def _history(self, window: Window, hour_start: datetime) -> list[float]:
-        """Readings in the local hour that starts at `hour_start` (Taipei) on comparable past days (same
-        weekday, or same day type)."""
+    def raw_from(self, now: datetime) -> datetime:
+        """Readings from here on are judged one by one (the longer duration and an hour); the history they
+        are compared with reads quarter-hour summaries."""
+        return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s)) - HOUR)
+
+    def _usual(self, summary: Summary, hour_start: datetime, first_us: int) -> tuple[float, float] | None:
+        """The mean of the readings in the local hour that starts at `hour_start` (Taipei) on comparable past
+        days (same weekday, or same day type), from `first_us` on, and the band around it; None with too
+        little history."""
         by_week = self.profile == "hour_of_week"
         working = is_working_day(hour_start.date())
-        out: list[float] = []
-        for back in range(1, self.weeks * 7 + 1):
+        parts: list[Stats] = []
+        for back in range(self.weeks * 7, 0, -1):  # oldest first, as the cells are combined
             if by_week and back % 7:
                 continue
             start = hour_start - timedelta(days=back)
             if not by_week and is_working_day(start.date()) != working:
                 continue
-            # Bisect in UTC, the window's zone: comparing across zones costs a utcoffset() per comparison.
-            start = start.astimezone(UTC)
-            lo = bisect.bisect_left(window, (start,))
-            hi = bisect.bisect_left(window, (start + HOUR,))
-            out.extend(v for _, v in window[lo:hi])
-        return out
-
-    def _usual(self, window: Window, hour_start: datetime) -> tuple[float, float] | None:
-        """The mean of one local hour's comparable history and the band around it; None with too little."""
-        past = self._history(window, hour_start)
-        if len(past) < self.min_history:
+            begin = us(start)
+            parts.extend(stats for _, stats in summary.cells(max(begin, first_us), us(start + HOUR)))
+        past = Stats.combine(parts)
+        if past is None or past.n < self.min_history:
             return None
-        mean = sum(past) / len(past)
-        sigma = math.sqrt(sum((x - mean) ** 2 for x in past) / len(past))
-        return mean, max(self.k_sigma * sigma, abs(mean) * self.pct / 100, self.min_delta)
+        sigma = math.sqrt(past.m2 / past.n)
+        return past.mean, max(self.k_sigma * sigma, abs(past.mean) * self.pct / 100, self.min_delta)
 
-    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
-        """Compare recent readings (the last `for_s` plus an hour) with their comparable history.
+    def judge(
+        self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None
+    ) -> Finding | None:
+        """Compare recent readings (from `raw_from`) with their comparable history.
 
         Every reading of one local hour has the same history, so its mean and band are computed once per
         hour, not once per reading, and the hours are read from the newest reading back to the start of the
         latest run (`_held_spans`): no sample per reading.
         """
-        if not window:
-            return None
-        recent_from = window[-1][0] - timedelta(seconds=max(self.for_s, self.clear_for_s)) - HOUR
+        summary = Summary(window, sealed)
+        first_us = us(ceil_cell(now - self.lookback))
         spans: list[tuple[int, int, Callable[[float], bool]]] = []
-        lo = bisect.bisect_left(window, (recent_from,))
+        lo = bisect.bisect_left(window, (self.raw_from(now),))
         while lo < len(window):
             hour_start = window[lo][0].astimezone(TAIPEI).replace(minute=0, second=0, microsecond=0)
             # Taipei keeps one offset all year: a local hour is one span of an hour in UTC.
             hi = bisect.bisect_left(window, ((hour_start + HOUR).astimezone(UTC),), lo)
-            usual = self._usual(window, hour_start)
+            usual = self._usual(summary, hour_start, first_us)
             if usual is not None:
                 spans.append((lo, hi, self._outside(*usual)))
             lo = hi
@@ -621,3 +642,8 @@ class RuntimeRule(_Base):
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
         return f"ran {finding.value:.0f} h in {self.lookback_s / 86400:g} days (limit {self.hours:g} h)"
+
+
+# The kinds that read quarter-hour summaries before `raw_from(now)` (`rules.summary`): their `judge` takes the
+# device's sealed cells, and the window cache keeps their readings raw only from `raw_from`.
+SUMMARISED = (AfterHoursRule, BaselineRule)

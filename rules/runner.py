@@ -26,7 +26,10 @@ from rules.batch import Column, Frame, batchable, to_us
 from rules.config import RuleConfigError, RuleDefinition
 from rules.engine import Finding, Status, Subject, Window
 from rules.evaluation import Watch, bind, judge_batch, judge_watch, slice_window
+from rules.kinds import SUMMARISED
 from rules.repository import RuleBook
+from rules.summary import Cells, ceil_cell, floor_cell, summarise
+from rules.summary import at as _at
 
 log = structlog.get_logger(__name__)
 ACTOR = "system:rules"
@@ -137,6 +140,11 @@ class WindowCache:
 
     Each series is kept twice, in step: as (datetime, value) pairs for the kinds' pure `judge`, and as
     columns (`rules.batch.Column`) that `frame` lays end to end for judging a rule over all devices at once.
+
+    Where a quantity is read by kinds that summarise (`rules.summary`), readings older than the `raw` time
+    it is refreshed with are summarised into quarter-hour cells (`sealed`) and dropped: what is kept is
+    bounded by the rules' lookbacks and the devices' count, not by how often they report. `raw` is never
+    later than `late_horizon` before `until`, so a late reading always finds its cell still raw.
     """
 
     def __init__(
@@ -160,6 +168,7 @@ class WindowCache:
         self.chunk = chunk
         self.series: dict[str, dict[str, list[tuple[datetime, float]]]] = {}
         self.columns: dict[str, dict[str, Column]] = {}
+        self.sealed: dict[str, dict[str, Cells]] = {}  # quantity -> device -> cells before its raw readings
         self._frames: dict[str, dict[datetime | None, Frame]] = {}  # quantity -> laid from -> frame
         self._covered: dict[str, tuple[datetime, datetime, frozenset[str]]] = {}  # since, until, devices
         self._synced: dict[str, datetime] = {}
@@ -170,14 +179,21 @@ class WindowCache:
         return self.refresh_many({quantity: (devices, since)}, until)[quantity]
 
     def refresh_many(
-        self, wanted: Mapping[str, tuple[Set[str], datetime]], until: datetime
+        self,
+        wanted: Mapping[str, tuple[Set[str], datetime]],
+        until: datetime,
+        raw: Mapping[str, datetime] | None = None,
     ) -> dict[str, set[str]]:
         """`refresh` for several quantities (quantity -> (devices, since)); their reads may overlap.
+        `raw` (quantity -> time): keep readings raw from there on, summarised into cells before it.
 
         Read span by span (at most `chunk` each) and merged as each arrives, the next span's reads already
         running: what is held at once is two spans of every quantity, not the whole read (the hourly re-read
-        of the late horizon, a cold read of weeks).
+        of the late horizon, a cold read of weeks), and what a span completes before `raw` is summarised.
         """
+        cuts = {
+            q: min(floor_cell(at), floor_cell(until - self.late_horizon)) for q, at in (raw or {}).items()
+        }
         spans = {q: self._spans(q, devices, since, until) for q, (devices, since) in wanted.items()}
         changed: dict[str, set[str]] = {q: set() for q in wanted}
         # One datetime per instant for all the series read: the store builds one per row, and devices that
@@ -197,6 +213,11 @@ class WindowCache:
                     fresh = self._fetch(quantity, ([plan[0][i]], plan[1]))
                 for part in fresh:
                     changed[quantity] |= self._merge_read(quantity, devices, part, instants)
+                if quantity in cuts:
+                    read_to = floor_cell(plan[0][i][1])
+                    self._seal(quantity, wanted[quantity][1], min(cuts[quantity], read_to))
+        for quantity, cut in cuts.items():  # also when nothing was read
+            self._seal(quantity, wanted[quantity][1], cut)
         return {q: self._keep(q, devices, since, until, changed[q]) for q, (devices, since) in wanted.items()}
 
     def _start_round(
@@ -247,11 +268,38 @@ class WindowCache:
         """Merge one read into the cache; the devices with new readings (or changed values)."""
         held = self.series.setdefault(quantity, {})
         columns = self.columns.setdefault(quantity, {})
+        sealed = self.sealed.get(quantity, {})
         changed = set()
-        for code, points in fresh.items():
-            if code in devices and _merge(held, columns, code, points, instants):
+        for code, read in fresh.items():
+            if code not in devices:
+                continue
+            cells = sealed.get(code)
+            points = read
+            if cells is not None and read and to_us(read[0][0]) < cells.to_us:  # summarised already
+                points = read[bisect.bisect_left(read, (_at(cells.to_us),)) :]
+            if _merge(held, columns, code, points, instants):
                 changed.add(code)
         return changed
+
+    def _seal(self, quantity: str, since: datetime, upto: datetime) -> None:
+        """Summarise every device's readings in [ceil_cell(since), upto) into cells, and drop the raw ones
+        before `upto` (a cell start)."""
+        first_us, upto_us = to_us(ceil_cell(since)), to_us(upto)
+        if upto_us <= first_us:
+            return
+        held, columns = self.series.get(quantity, {}), self.columns.get(quantity, {})
+        sealed = self.sealed.setdefault(quantity, {})
+        touched = False
+        for code, window in held.items():
+            cells = sealed.get(code)
+            if cells is None:
+                cells = sealed[code] = Cells(first_us)
+            if upto_us <= cells.to_us:
+                continue
+            cells.seal(summarise(window, max(cells.to_us, first_us), upto_us), upto_us)
+            touched |= _drop_before(window, columns[code], upto)
+        if touched:
+            self._frames.pop(quantity, None)
 
     def _keep(
         self, quantity: str, devices: Set[str], since: datetime, until: datetime, changed: set[str]
@@ -259,6 +307,13 @@ class WindowCache:
         """Once the reads are merged, drop what fell out of [since, until]; the devices with new readings."""
         held = self.series.setdefault(quantity, {})
         columns = self.columns.setdefault(quantity, {})
+        sealed = self.sealed.get(quantity, {})
+        first_us = to_us(ceil_cell(since))
+        for code in list(sealed):
+            if code not in devices:
+                del sealed[code]
+            else:
+                sealed[code].forget_before(first_us)
         touched = bool(changed)
         for code in list(held):
             if code not in devices:
@@ -266,14 +321,7 @@ class WindowCache:
                 columns.pop(code, None)
                 touched = True
                 continue
-            window = held[code]
-            if not window or window[0][0] >= since:
-                continue
-            cut = bisect.bisect_left(window, (since,))
-            if cut:
-                del window[:cut]
-                columns[code].drop(cut)
-                touched = True
+            touched |= _drop_before(held[code], columns[code], since)
         if touched:
             self._frames.pop(quantity, None)
         self._covered[quantity] = (since, until, frozenset(devices))
@@ -298,6 +346,16 @@ class WindowCache:
         """Stop the reader threads."""
         if self._pool is not None:
             self._pool.shutdown(wait=False)
+
+
+def _drop_before(window: list[tuple[datetime, float]], column: Column, at: datetime) -> bool:
+    """Drop a window's readings (and its columns') before `at`; True when any was dropped."""
+    if not window or window[0][0] >= at:
+        return False
+    cut = bisect.bisect_left(window, (at,))
+    del window[:cut]
+    column.drop(cut)
+    return cut > 0
 
 
 def _merge(
@@ -442,15 +500,27 @@ class RulesRunner:
         return self._bound[2]
 
     def _read(self, plans: Sequence[_Plan], now: datetime) -> dict[str, set[str]]:
-        """Refresh the cache for every quantity the rules read; quantity -> devices with new readings."""
+        """Refresh the cache for every quantity the rules read; quantity -> devices with new readings.
+
+        A quantity only summarising kinds read far back is kept raw from the earliest `raw_from` of the
+        rules reading it (`rules.summary`); any other rule on it keeps it raw over its whole window.
+        """
         need: dict[str, tuple[set[str], timedelta]] = {}
+        raw: dict[str, datetime] = {}
+        summarised: set[str] = set()
         for plan in plans:
-            window = max(self.lookback, plan.watch.rule.lookback)
+            rule = plan.watch.rule
+            window = max(self.lookback, rule.lookback)
+            keep = rule.raw_from(now) if isinstance(rule, SUMMARISED) else now - window
             for quantity, codes in plan.queries.items():
                 devices, longest = need.setdefault(quantity, (set(), window))
                 devices.update(codes)
                 need[quantity] = (devices, max(longest, window))
-        return self.cache.refresh_many({q: (d, now - longest) for q, (d, longest) in need.items()}, now)
+                raw[quantity] = min(raw.get(quantity, keep), keep)
+                if isinstance(rule, SUMMARISED):
+                    summarised.add(quantity)
+        wanted = {q: (d, now - longest) for q, (d, longest) in need.items()}
+        return self.cache.refresh_many(wanted, now, {q: raw[q] for q in summarised})
 
     @property
     def kinds(self) -> set[str]:
@@ -509,9 +579,12 @@ class RulesRunner:
         report: CycleReport,
     ) -> list[tuple[Subject, Finding]]:
         """One rule's findings that may change an alarm; the others are only counted in `report`."""
+        sealed = self.cache.sealed
         if self.batch and batchable(watch.rule):
             laid = self.cache.frame
-            found = judge_batch(watch, lambda q: laid(q, since), since, now, only=only, alarmed=alarmed)
+            found = judge_batch(
+                watch, lambda q: laid(q, since), since, now, only=only, alarmed=alarmed, sealed=sealed
+            )
             if found is not None:
                 findings, quiet = found
                 report.evaluated += sum(quiet.values())
@@ -519,7 +592,7 @@ class RulesRunner:
                     if status is not Status.NORMAL:  # as apply_findings counts them
                         metrics.EVALUATIONS.labels(status=status.value).inc(count)
                 return findings
-        return judge_watch(watch, _Sliced(self.cache.series, since, now), now, only=only)
+        return judge_watch(watch, _Sliced(self.cache.series, since, now), now, only=only, sealed=sealed)
 
     def run_forever(self) -> None:
         """Cycle until stop(); an unavailable store or database is logged and retried next cycle."""

@@ -26,6 +26,7 @@ from rules.kinds import (
     RuntimeRule,
 )
 from rules.schedule import DayType, Period, Schedule, is_working_day
+from rules.summary import ceil_cell, floor_cell
 
 # Monday 2026-07-13 00:00 in Taipei.
 MONDAY = datetime(2026, 7, 12, 16, 0, tzinfo=UTC)
@@ -124,10 +125,14 @@ def test_baseline_without_history_is_silent() -> None:
 
 
 def _baseline_per_reading(rule: BaselineRule, window: list[tuple[datetime, float]]) -> Finding | None:
-    """The baseline as it was first written: every recent reading gathers its own comparable history."""
+    """The baseline as it was first written: every recent reading gathers its own comparable history (the
+    readings from the first quarter hour of the lookback), judged from the quarter hour before the longer
+    duration and an hour."""
     taipei = ZoneInfo("Asia/Taipei")
     samples: list[tuple[datetime, float, Sample]] = []
-    recent_from = window[-1][0] - timedelta(seconds=max(rule.for_s, rule.clear_for_s)) - timedelta(hours=1)
+    now = window[-1][0]
+    recent_from = floor_cell(now - timedelta(seconds=max(rule.for_s, rule.clear_for_s)) - timedelta(hours=1))
+    first = ceil_cell(now - rule.lookback)
     for ts, v in window:
         if ts < recent_from:
             continue
@@ -140,14 +145,14 @@ def _baseline_per_reading(rule: BaselineRule, window: list[tuple[datetime, float
                 continue
             if rule.profile == "day_type" and is_working_day(day.date()) != is_working_day(local.date()):
                 continue
-            lo = bisect.bisect_left(window, (day,))
+            lo = bisect.bisect_left(window, (max(day, first),))
             hi = bisect.bisect_left(window, (day + timedelta(hours=1),))
             past.extend(x for _, x in window[lo:hi])
         if len(past) < rule.min_history:
             samples.append((ts, v, Sample.SKIP))
             continue
-        mean = sum(past) / len(past)
-        sigma = math.sqrt(sum((x - mean) ** 2 for x in past) / len(past))
+        mean = math.fsum(past) / len(past)
+        sigma = math.sqrt(math.fsum((x - mean) ** 2 for x in past) / len(past))
         band = max(rule.k_sigma * sigma, abs(mean) * rule.pct / 100, rule.min_delta)
         high = v > mean + band and rule.direction in {"above", "both"}
         low = v < mean - band and rule.direction in {"below", "both"}

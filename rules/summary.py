@@ -1,0 +1,220 @@
+"""Quarter-hour summaries of a series: what rules with weeks of lookback keep instead of every reading.
+
+A baseline rule compares this hour with the same hour over three weeks; an after-hours rule compares the night
+with a week of in-schedule consumption. Neither reads the readings themselves that far back, only how many
+there were, their sum and their spread, per stretch of time. So the window cache keeps, beyond the last hours
+every rule reads reading by reading, one summary per device and quarter hour (`Cells`): four numbers, where a
+5-second meter gives 180 readings. Its memory is then bounded by the rules' lookbacks, not by how often
+devices report.
+
+A cell is [start, start + CELL) on a grid of whole quarter hours since the epoch; Asia/Taipei (UTC+8), like
+every zone today, is a whole number of quarter hours from UTC, so a cell is a local quarter hour too, and a
+schedule whose periods start and end on quarter hours is either on or off for the whole of a cell.
+
+Exactness: a cell's numbers depend only on its readings (`Stats.of` uses `math.fsum`, which is correctly
+rounded whatever the order), and kinds combine cells oldest first, so a cell summarised by the cache hours
+ago and the same cell summarised now from the raw readings (the backtest's way) are the same bits: the cycle
+runner and a replay find exactly alike.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from rules.engine import Window
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
+CELL = timedelta(minutes=15)
+CELL_US = CELL // ONE_US
+
+T = TypeVar("T")
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+def floor_cell(ts: datetime) -> datetime:
+    """The start of the cell that holds `ts`."""
+    return ts - (ts - EPOCH) % CELL
+
+
+def ceil_cell(ts: datetime) -> datetime:
+    """The first cell start at or after `ts`."""
+    floor = floor_cell(ts)
+    return floor if floor == ts else floor + CELL
+
+
+def us(ts: datetime) -> int:
+    """Whole microseconds since the epoch (exact)."""
+    return (ts - EPOCH) // ONE_US
+
+
+def at(t_us: int) -> datetime:
+    """The instant `t_us` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=t_us)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """How many readings, their sum and the sum of their squared deviations from their mean."""
+
+    n: int
+    total: float
+    m2: float
+
+    @property
+    def mean(self) -> float:
+        """The mean of the readings summarised."""
+        return self.total / self.n
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stats:
+        """The summary of some readings (at least one)."""
+        total = math.fsum(values)
+        mean = total / len(values)
+        return cls(len(values), total, math.fsum((x - mean) ** 2 for x in values))
+
+    @staticmethod
+    def mean_of(parts: Sequence[Stats]) -> float | None:
+        """`combine(parts).mean` (the same bits), without the spread; None for no readings."""
+        n = sum(p.n for p in parts)
+        return math.fsum(p.total for p in parts) / n if n else None
+
+    @classmethod
+    def combine(cls, parts: Sequence[Stats]) -> Stats | None:
+        """The summary of the readings of all `parts` (the parallel form of Welford's update); None for none.
+
+        Exact in arithmetic; in floating point, deterministic for the same parts in the same order.
+        """
+        n = sum(p.n for p in parts)
+        if not n:
+            return None
+        total = math.fsum(p.total for p in parts)
+        mean = total / n
+        return cls(n, total, math.fsum(p.m2 + p.n * (p.mean - mean) ** 2 for p in parts))
+
+
+def summarise(
+    window: Window, first_us: int, end_us: int, since: datetime | None = None
+) -> list[tuple[int, Stats]]:
+    """(cell start, stats) of every cell in [first_us, end_us) that holds a reading, oldest first.
+
+    `first_us` is a cell start; readings before it (or before `since`) are not counted.
+    """
+    out: list[tuple[int, Stats]] = []
+    first = at(first_us)
+    lo = bisect.bisect_left(window, (first if since is None else max(first, since),))
+    end = at(end_us)
+    while lo < len(window) and window[lo][0] < end:
+        start = us(floor_cell(window[lo][0]))
+        hi = bisect.bisect_left(window, (at(start + CELL_US),), lo)
+        out.append((start, Stats.of([v for _, v in window[lo:hi]])))
+        lo = hi
+    return out
+
+
+class Cells:
+    """One device's sealed cells, oldest first, as growable arrays (`lo:hi` in use); `to_us`: the cells
+    before it are sealed (a reading before it is no longer kept raw)."""
+
+    __slots__ = ("_memo", "hi", "lo", "m2", "n", "start", "to_us", "total")
+
+    def __init__(self, to_us: int) -> None:
+        """No cells yet; sealed up to `to_us`."""
+        self.start: Ints = np.zeros(16, np.int64)
+        self.n: Ints = np.zeros(16, np.int64)
+        self.total: Floats = np.zeros(16, np.float64)
+        self.m2: Floats = np.zeros(16, np.float64)
+        self.lo = self.hi = 0
+        self.to_us = to_us
+        self._memo: tuple[tuple[int, int, int], dict[Hashable, Any]] = ((0, 0, to_us), {})
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def seal(self, cells: Iterable[tuple[int, Stats]], to_us: int) -> None:
+        """Add cells newer than every other, and say the series is summarised up to `to_us`."""
+        for start, stats in cells:
+            if self.hi == len(self.start):
+                kept = self.hi - self.lo
+                size = max(16, 2 * (kept + 1))
+                for name in ("start", "n", "total", "m2"):
+                    old = getattr(self, name)
+                    grown = np.zeros(size, old.dtype)
+                    grown[:kept] = old[self.lo : self.hi]
+                    setattr(self, name, grown)
+                self.lo, self.hi = 0, kept
+            i = self.hi
+            self.start[i], self.n[i], self.total[i], self.m2[i] = start, stats.n, stats.total, stats.m2
+            self.hi += 1
+        self.to_us = max(self.to_us, to_us)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered under `key` until cells are sealed or forgotten."""
+        state = (self.lo, self.hi, self.to_us)
+        if self._memo[0] != state:
+            self._memo = (state, {})
+        found = self._memo[1].get(key)
+        if found is None:
+            found = self._memo[1][key] = compute()
+        return cast(T, found)
+
+    def forget_before(self, first_us: int) -> None:
+        """Drop the cells that start before `first_us`."""
+        self.lo += int(np.searchsorted(self.start[self.lo : self.hi], first_us, "left"))
+
+    def between(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
+        """(cell start, stats) of the sealed cells in [first_us, end_us), oldest first."""
+        starts = self.start[self.lo : self.hi]
+        lo = self.lo + int(np.searchsorted(starts, first_us, "left"))
+        hi = self.lo + int(np.searchsorted(starts, end_us, "left"))
+        return [
+            (int(s), Stats(int(n), float(t), float(m)))
+            for s, n, t, m in zip(
+                self.start[lo:hi].tolist(),
+                self.n[lo:hi].tolist(),
+                self.total[lo:hi].tolist(),
+                self.m2[lo:hi].tolist(),
+                strict=True,
+            )
+        ]
+
+
+Sealed = Mapping[str, Cells]  # device code -> its sealed cells
+
+
+class Summary:
+    """A device's series as the summarising kinds read it: sealed cells where the cache has them, the raw
+    window's readings summarised on demand after that (all of it, for a window with no cells: a replay)."""
+
+    __slots__ = ("sealed", "since", "window")
+
+    def __init__(self, window: Window, sealed: Cells | None = None, since: datetime | None = None) -> None:
+        """The raw readings (those from `since`, when given), and the cells sealed before them."""
+        self.window, self.sealed, self.since = window, sealed, since
+
+    def pick(
+        self, first_us: int, end_us: int, keep: Callable[[list[tuple[int, Stats]]], list[T]], key: Hashable
+    ) -> list[T]:
+        """`keep` applied to the cells in [first_us, end_us); its answer for the sealed ones is remembered
+        (under `key`) until they change, so a rule reading a week of cells each cycle reads them once."""
+        sealed = self.sealed
+        if sealed is None or first_us >= sealed.to_us:
+            return keep(summarise(self.window, first_us, end_us, self.since))
+        split = min(end_us, sealed.to_us)
+        out = list(sealed.memo((key, first_us, split), lambda: keep(sealed.between(first_us, split))))
+        if end_us > split:
+            out.extend(keep(summarise(self.window, split, end_us, self.since)))
+        return out
+
+    def cells(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
+        """(cell start, stats) of the cells in [first_us, end_us) that hold readings, oldest first."""
+        return self.pick(first_us, end_us, list, "cells")
