@@ -174,3 +174,19 @@ def test_openapi_documents_both_security_schemes(client: TestClient) -> None:
     schemes = schema["components"]["securitySchemes"]
     assert schemes["OAuth2PasswordBearer"]["type"] == "oauth2"
     assert schemes["APIKeyHeader"]["name"] == "X-API-Key"
+
+
+def test_each_operation_is_listed_once_under_each_tag(client: TestClient) -> None:
+    """A router included in another with the same tag would list its operations twice in ReDoc."""
+    schema = client.get("/openapi.json").json()
+    doubled = [
+        f"{method.upper()} {path}: {op['tags']}"
+        for path, methods in schema["paths"].items()
+        for method, op in methods.items()
+        if isinstance(op, dict) and len(op.get("tags", [])) != len(set(op.get("tags", [])))
+    ]
+    assert doubled == []
+    tags = {
+        tag for methods in schema["paths"].values() for op in methods.values() for tag in op.get("tags", [])
+    }
+    assert "venues" in tags
