@@ -11,8 +11,9 @@ from cityhall.timeseries import ReadingStore
 from rules.batch import Column, Frame, batchable
 from rules.config import RuleDefinition
 from rules.engine import Finding, Subject, Window
-from rules.evaluation import AlarmBook, Episode, Watch, bind, fold_silent_buildings, judge_batch
-from rules.kinds import OfflineRule
+from rules.evaluation import AlarmBook, Episode, Watch, bind, judge_batch, judge_watch
+from rules.kinds import SUMMARISED, OfflineRule
+from rules.summary import Cells, ceil_cell, floor_cell, summarise, us
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -52,8 +53,60 @@ class Replay:
             q: store.window(quantity=q, since=start - lookback, until=end, devices=sorted(codes))
             for q, (codes, lookback) in wanted.items()
         }
+        self.lookbacks = {q: lookback for q, (_, lookback) in wanted.items()}
+        # Quarter-hour summaries for the kinds that read them, sealed up to the clock as the runner's
+        # cache seals them (rules.summary): the same findings, without summarising weeks at every step.
+        self.sealed: dict[str, dict[str, Cells]] = {}
         self.start = start
         self.end = end
+
+    def _seal(self, quantity: str, codes: Sequence[str], now: datetime) -> None:
+        """Seal the devices' cells up to the quarter hour of `now`; forget those before the lookback."""
+        held = self.sealed.setdefault(quantity, {})
+        first_us = us(ceil_cell(now - self.lookbacks[quantity]))
+        upto_us = us(floor_cell(now))
+        for code in codes:
+            cells = held.get(code)
+            if cells is None:
+                cells = held[code] = Cells(first_us)
+            if upto_us > cells.to_us:
+                full = self.series.get(quantity, {}).get(code, [])
+                cells.seal(summarise(full, max(cells.to_us, first_us), upto_us), upto_us)
+            cells.forget_before(first_us)
+
+    def _due(self, w: Watch, now: datetime, seen: dict[tuple[str, str], int]) -> list[str]:
+        """The devices to judge: those with a reading since their last judgement (every one, offline)."""
+        clock_driven = isinstance(w.rule, OfflineRule)
+        due = []
+        for s in w.subjects:
+            latest = _index(self.series.get(w.quantity[s.code], {}).get(s.code, []), now)
+            key = (w.definition.key, s.code)
+            if clock_driven or seen.get(key) != latest:
+                seen[key] = latest
+                due.append(s.code)
+        return due
+
+    def _judge(
+        self, w: Watch, due: list[str], now: datetime, frames: dict[str, Frame] | None
+    ) -> list[tuple[Subject, Finding]]:
+        """The due devices' findings, in batch where asked for and the kind allows."""
+        since = now - w.rule.lookback
+        only = None if isinstance(w.rule, OfflineRule) else due
+        if isinstance(w.rule, SUMMARISED):
+            judged = set(due)
+            for quantity, codes in w.queries().items():
+                self._seal(quantity, [c for c in codes if c in judged], now)
+        if frames is not None and batchable(w.rule):
+            laid = frames.get
+            found = judge_batch(w, lambda q: laid(q, EMPTY), since, now, only=only, sealed=self.sealed)
+            if found is not None:
+                return found[0]
+        wanted = set(due) | {peer for code in due for peer, _ in w.peers[code]}
+        series = {
+            q: {c: self._window(q, c, since, now) for c in codes if c in wanted}
+            for q, codes in w.queries().items()
+        }
+        return judge_watch(w, series, now, only=only, sealed=self.sealed)
 
     def _window(self, quantity: str, code: str, since: datetime, until: datetime) -> Window:
         full = self.series.get(quantity, {}).get(code, [])
@@ -75,36 +128,9 @@ class Replay:
         done = 0
         while now < self.end:
             for w in self.watches:
-                clock_driven = isinstance(w.rule, OfflineRule)
-                since = now - w.rule.lookback
-                findings: list[tuple[Subject, Finding]] = []
-                due: list[Subject] = []
-                for s in w.subjects:
-                    quantity = w.quantity[s.code]
-                    full = self.series.get(quantity, {}).get(s.code, [])
-                    latest = _index(full, now)
-                    key = (w.definition.key, s.code)
-                    if not clock_driven and seen.get(key) == latest:
-                        continue
-                    seen[key] = latest
-                    due.append(s)
-                found = None
-                if batch and batchable(w.rule) and due:
-                    only = None if clock_driven else [s.code for s in due]
-                    found = judge_batch(w, lambda q: frames.get(q, EMPTY), since, now, only=only)
-                if found is not None:
-                    book.apply(w, found[0], now)
-                    continue
-                for s in due:
-                    quantity = w.quantity[s.code]
-                    window = self._window(quantity, s.code, since, now)
-                    peers = [self._window(q, code, since, now) for code, q in w.peers[s.code]]
-                    finding = w.rule.judge(window, now=now, peers=peers)
-                    if finding is not None:
-                        findings.append((s, finding))
-                if clock_driven:
-                    findings = fold_silent_buildings(findings, w.subjects)
-                book.apply(w, findings, now)
+                due = self._due(w, now, seen)
+                if due:
+                    book.apply(w, self._judge(w, due, now, frames if batch else None), now)
             now += step
             done += 1
             if progress is not None:

@@ -148,13 +148,10 @@ class AfterHoursRule(_Base):
         if self.schedule is None:
             return None
         contains = self.schedule.contains
-
-        def inside(cells: list[tuple[int, Stats]]) -> list[Stats]:
-            return [stats for start, stats in cells if contains(at(start))]
-
         first = us(ceil_cell(now - self.lookback))
-        mean = Stats.mean_of(summary.pick(first, us(now) + 1, inside, self.schedule))
-        return None if mean is None else max(self.min_value, mean * self.above_pct / 100)
+        n, totals = summary.select(first, us(now) + 1, self.schedule, lambda start: contains(at(start)))
+        # The mean of the readings: the cells' totals added exactly (fsum), as `Stats.combine` does.
+        return max(self.min_value, math.fsum(totals) / n * self.above_pct / 100) if n else None
 
     def judge(
         self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None

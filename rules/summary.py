@@ -24,7 +24,6 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,9 +35,9 @@ ONE_US = timedelta(microseconds=1)
 CELL = timedelta(minutes=15)
 CELL_US = CELL // ONE_US
 
-T = TypeVar("T")
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
 
 
 def floor_cell(ts: datetime) -> datetime:
@@ -82,12 +81,6 @@ class Stats:
         mean = total / len(values)
         return cls(len(values), total, math.fsum((x - mean) ** 2 for x in values))
 
-    @staticmethod
-    def mean_of(parts: Sequence[Stats]) -> float | None:
-        """`combine(parts).mean` (the same bits), without the spread; None for no readings."""
-        n = sum(p.n for p in parts)
-        return math.fsum(p.total for p in parts) / n if n else None
-
     @classmethod
     def combine(cls, parts: Sequence[Stats]) -> Stats | None:
         """The summary of the readings of all `parts` (the parallel form of Welford's update); None for none.
@@ -125,7 +118,7 @@ class Cells:
     """One device's sealed cells, oldest first, as growable arrays (`lo:hi` in use); `to_us`: the cells
     before it are sealed (a reading before it is no longer kept raw)."""
 
-    __slots__ = ("_memo", "hi", "lo", "m2", "n", "start", "to_us", "total")
+    __slots__ = ("_flags", "hi", "lo", "m2", "n", "start", "to_us", "total")
 
     def __init__(self, to_us: int) -> None:
         """No cells yet; sealed up to `to_us`."""
@@ -135,7 +128,7 @@ class Cells:
         self.m2: Floats = np.zeros(16, np.float64)
         self.lo = self.hi = 0
         self.to_us = to_us
-        self._memo: tuple[tuple[int, int, int], dict[Hashable, Any]] = ((0, 0, to_us), {})
+        self._flags: dict[Hashable, tuple[Ints, Bools, int]] = {}  # key -> (start array, flags, tested up to)
 
     def __len__(self) -> int:
         return self.hi - self.lo
@@ -157,25 +150,18 @@ class Cells:
             self.hi += 1
         self.to_us = max(self.to_us, to_us)
 
-    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """`compute()`, remembered under `key` until cells are sealed or forgotten."""
-        state = (self.lo, self.hi, self.to_us)
-        if self._memo[0] != state:
-            self._memo = (state, {})
-        found = self._memo[1].get(key)
-        if found is None:
-            found = self._memo[1][key] = compute()
-        return cast(T, found)
-
     def forget_before(self, first_us: int) -> None:
         """Drop the cells that start before `first_us`."""
         self.lo += int(np.searchsorted(self.start[self.lo : self.hi], first_us, "left"))
 
-    def between(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
-        """(cell start, stats) of the sealed cells in [first_us, end_us), oldest first."""
+    def _range(self, first_us: int, end_us: int) -> tuple[int, int]:
         starts = self.start[self.lo : self.hi]
         lo = self.lo + int(np.searchsorted(starts, first_us, "left"))
-        hi = self.lo + int(np.searchsorted(starts, end_us, "left"))
+        return lo, self.lo + int(np.searchsorted(starts, end_us, "left"))
+
+    def between(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
+        """(cell start, stats) of the sealed cells in [first_us, end_us), oldest first."""
+        lo, hi = self._range(first_us, end_us)
         return [
             (int(s), Stats(int(n), float(t), float(m)))
             for s, n, t, m in zip(
@@ -186,6 +172,28 @@ class Cells:
                 strict=True,
             )
         ]
+
+    def select(
+        self, first_us: int, end_us: int, key: Hashable, test: Callable[[int], bool]
+    ) -> tuple[int, list[float]]:
+        """The readings' count and the cells' totals, over the sealed cells in [first_us, end_us) whose
+        start passes `test`. Each cell is tested once per `key` (not once per call): a rule reading a week
+        of cells every cycle tests only the cells sealed since."""
+        flags = self._flagged(key, test)
+        lo, hi = self._range(first_us, end_us)
+        picked = flags[lo:hi]
+        return int(self.n[lo:hi][picked].sum()), self.total[lo:hi][picked].tolist()
+
+    def _flagged(self, key: Hashable, test: Callable[[int], bool]) -> Bools:
+        """`test(start)` of every cell in use (indexed as the arrays are), kept per key."""
+        found = self._flags.get(key)
+        if found is None or found[0] is not self.start:  # new, or the arrays were laid again
+            found = (self.start, np.zeros(len(self.start), np.bool_), self.lo)
+        start, flags, done = found
+        for i in range(max(done, self.lo), self.hi):
+            flags[i] = test(int(start[i]))
+        self._flags[key] = (start, flags, self.hi)
+        return flags
 
 
 Sealed = Mapping[str, Cells]  # device code -> its sealed cells
@@ -201,20 +209,30 @@ class Summary:
         """The raw readings (those from `since`, when given), and the cells sealed before them."""
         self.window, self.sealed, self.since = window, sealed, since
 
-    def pick(
-        self, first_us: int, end_us: int, keep: Callable[[list[tuple[int, Stats]]], list[T]], key: Hashable
-    ) -> list[T]:
-        """`keep` applied to the cells in [first_us, end_us); its answer for the sealed ones is remembered
-        (under `key`) until they change, so a rule reading a week of cells each cycle reads them once."""
-        sealed = self.sealed
-        if sealed is None or first_us >= sealed.to_us:
-            return keep(summarise(self.window, first_us, end_us, self.since))
-        split = min(end_us, sealed.to_us)
-        out = list(sealed.memo((key, first_us, split), lambda: keep(sealed.between(first_us, split))))
-        if end_us > split:
-            out.extend(keep(summarise(self.window, split, end_us, self.since)))
-        return out
+    def _split(self, first_us: int, end_us: int) -> int:
+        """Where the sealed cells end within [first_us, end_us) (first_us: none of them)."""
+        if self.sealed is None or first_us >= self.sealed.to_us:
+            return first_us
+        return min(end_us, self.sealed.to_us)
 
     def cells(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
         """(cell start, stats) of the cells in [first_us, end_us) that hold readings, oldest first."""
-        return self.pick(first_us, end_us, list, "cells")
+        split = self._split(first_us, end_us)
+        out = self.sealed.between(first_us, split) if self.sealed is not None and split > first_us else []
+        return out + summarise(self.window, split, end_us, self.since) if end_us > split else out
+
+    def select(
+        self, first_us: int, end_us: int, key: Hashable, test: Callable[[int], bool]
+    ) -> tuple[int, list[float]]:
+        """The readings' count and the cells' totals, over the cells in [first_us, end_us) whose start
+        passes `test` (`Cells.select`, then the raw readings)."""
+        split = self._split(first_us, end_us)
+        n, totals = 0, list[float]()
+        if self.sealed is not None and split > first_us:
+            n, totals = self.sealed.select(first_us, split, key, test)
+        if end_us > split:
+            for start, stats in summarise(self.window, split, end_us, self.since):
+                if test(start):
+                    n += stats.n
+                    totals.append(stats.total)
+        return n, totals
