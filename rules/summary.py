@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -95,6 +95,21 @@ class Stats:
         return cls(n, total, math.fsum(p.m2 + p.n * (p.mean - mean) ** 2 for p in parts))
 
 
+def _runs(
+    window: Window, first_us: int, end_us: int, since: datetime | None
+) -> Iterator[tuple[int, int, int]]:
+    """(cell start, lo, hi): the window's readings `lo:hi` are those of that cell, for every cell in
+    [first_us, end_us) that holds a reading, oldest first; readings before `since` are left out."""
+    first = at(first_us)
+    lo = bisect.bisect_left(window, (first if since is None else max(first, since),))
+    end = at(end_us)
+    while lo < len(window) and window[lo][0] < end:
+        start = us(floor_cell(window[lo][0]))
+        hi = bisect.bisect_left(window, (at(start + CELL_US),), lo)
+        yield start, lo, hi
+        lo = hi
+
+
 def summarise(
     window: Window, first_us: int, end_us: int, since: datetime | None = None
 ) -> list[tuple[int, Stats]]:
@@ -102,16 +117,8 @@ def summarise(
 
     `first_us` is a cell start; readings before it (or before `since`) are not counted.
     """
-    out: list[tuple[int, Stats]] = []
-    first = at(first_us)
-    lo = bisect.bisect_left(window, (first if since is None else max(first, since),))
-    end = at(end_us)
-    while lo < len(window) and window[lo][0] < end:
-        start = us(floor_cell(window[lo][0]))
-        hi = bisect.bisect_left(window, (at(start + CELL_US),), lo)
-        out.append((start, Stats.of([v for _, v in window[lo:hi]])))
-        lo = hi
-    return out
+    runs = _runs(window, first_us, end_us, since)
+    return [(start, Stats.of([v for _, v in window[lo:hi]])) for start, lo, hi in runs]
 
 
 class Cells:
@@ -230,9 +237,9 @@ class Summary:
         n, totals = 0, list[float]()
         if self.sealed is not None and split > first_us:
             n, totals = self.sealed.select(first_us, split, key, test)
-        if end_us > split:
-            for start, stats in summarise(self.window, split, end_us, self.since):
+        if end_us > split:  # only the count and total: the spread is not asked for
+            for start, lo, hi in _runs(self.window, split, end_us, self.since):
                 if test(start):
-                    n += stats.n
-                    totals.append(stats.total)
+                    n += hi - lo
+                    totals.append(math.fsum([v for _, v in self.window[lo:hi]]))
         return n, totals
