@@ -194,6 +194,8 @@ class WindowCache:
         cuts = {
             q: min(floor_cell(at), floor_cell(until - self.late_horizon)) for q, at in (raw or {}).items()
         }
+        for quantity in wanted:
+            self._unseal_if_raw_wanted(quantity, cuts.get(quantity))
         spans = {q: self._spans(q, devices, since, until) for q, (devices, since) in wanted.items()}
         changed: dict[str, set[str]] = {q: set() for q in wanted}
         # One datetime per instant for all the series read: the store builds one per row, and devices that
@@ -280,6 +282,17 @@ class WindowCache:
             if _merge(held, columns, code, points, instants):
                 changed.add(code)
         return changed
+
+    def _unseal_if_raw_wanted(self, quantity: str, cut: datetime | None) -> None:
+        """When the rules now want readings one by one where only summaries are kept (a rule changed: no
+        summarising rule reads the quantity any more, or one judges further back), forget the summaries and
+        the coverage, so the next read brings the readings back from the store."""
+        sealed = self.sealed.get(quantity)
+        if not sealed:
+            return
+        if cut is None or any(cells.to_us > to_us(cut) for cells in sealed.values()):
+            del self.sealed[quantity]
+            self._covered.pop(quantity, None)
 
     def _seal(self, quantity: str, since: datetime, upto: datetime) -> None:
         """Summarise every device's readings in [ceil_cell(since), upto) into cells, and drop the raw ones

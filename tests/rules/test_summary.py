@@ -142,6 +142,26 @@ def test_the_cache_keeps_summaries_and_finds_what_the_raw_readings_find(engine: 
     assert breaches > 0  # the nights left on were found, from summaries as from readings
 
 
+def test_readings_summarised_come_back_when_a_rule_wants_them_one_by_one(engine: Engine) -> None:
+    """Rules changed: no summarising rule reads the quantity any more (or one judges further back); the
+    cache forgets its cells and reads the readings again, so no rule sees a window with a hole."""
+    store = SqlStore(engine)
+    readings = [(START + timedelta(minutes=m), float(m % 7)) for m in range(0, 2 * 24 * 60, 5)]
+    store.write([Reading("M1", "power_kw", ts, v) for ts, v in readings], {})
+    cache = WindowCache(store)
+    now = START + timedelta(days=2)
+    since = now - timedelta(days=2)
+    cache.refresh_many({"power_kw": ({"M1"}, since)}, now, {"power_kw": now - timedelta(hours=7)})
+    assert cache.series["power_kw"]["M1"][0][0] >= now - timedelta(hours=8)
+    assert len(cache.sealed["power_kw"]["M1"]) > 100
+
+    cache.refresh_many({"power_kw": ({"M1"}, since)}, now, {"power_kw": now - timedelta(hours=12)})
+    assert cache.series["power_kw"]["M1"][0][0] <= now - timedelta(hours=12)  # back from the store
+    cache.refresh_many({"power_kw": ({"M1"}, since)}, now)
+    assert cache.series["power_kw"]["M1"] == slice_window(readings, since, now)
+    assert "power_kw" not in cache.sealed
+
+
 def test_an_after_hours_schedule_must_change_on_quarter_hours() -> None:
     doc = {**RULES, "schedules": {"office": {"days": "working", "from": "08:10", "to": "17:30"}}}
     with pytest.raises(RuleConfigError, match="quarter hours"):
