@@ -28,7 +28,7 @@ from rules.engine import Finding, Status, Subject, Window
 from rules.evaluation import Watch, bind, judge_batch, judge_watch, slice_window
 from rules.kinds import SUMMARISED
 from rules.repository import RuleBook
-from rules.summary import Cells, ceil_cell, floor_cell, summarise
+from rules.summary import CELL_US, Cells, ceil_cell, floor_cell, summarise
 from rules.summary import at as _at
 
 log = structlog.get_logger(__name__)
@@ -215,11 +215,11 @@ class WindowCache:
                     fresh = self._fetch(quantity, ([plan[0][i]], plan[1]))
                 for part in fresh:
                     changed[quantity] |= self._merge_read(quantity, devices, part, instants)
-                if quantity in cuts:
-                    read_to = floor_cell(plan[0][i][1])
-                    self._seal(quantity, wanted[quantity][1], min(cuts[quantity], read_to))
+                if quantity in cuts:  # what this span completed
+                    read_to = min(floor_cell(plan[0][i][1]), floor_cell(until))
+                    self._seal(quantity, wanted[quantity][1], read_to, min(cuts[quantity], read_to))
         for quantity, cut in cuts.items():  # also when nothing was read
-            self._seal(quantity, wanted[quantity][1], cut)
+            self._seal(quantity, wanted[quantity][1], floor_cell(until), cut)
         return {q: self._keep(q, devices, since, until, changed[q]) for q, (devices, since) in wanted.items()}
 
     def _start_round(
@@ -277,10 +277,12 @@ class WindowCache:
                 continue
             cells = sealed.get(code)
             points = read
-            if cells is not None and read and to_us(read[0][0]) < cells.to_us:  # summarised already
-                points = read[bisect.bisect_left(read, (_at(cells.to_us),)) :]
+            if cells is not None and read and to_us(read[0][0]) < cells.raw_us:  # no longer kept
+                points = read[bisect.bisect_left(read, (_at(cells.raw_us),)) :]
             if _merge(held, columns, code, points, instants):
                 changed.add(code)
+                if cells is not None and points and to_us(points[0][0]) < cells.to_us:
+                    _reseal(cells, held[code], points)
         return changed
 
     def _unseal_if_raw_wanted(self, quantity: str, cut: datetime | None) -> None:
@@ -290,14 +292,16 @@ class WindowCache:
         sealed = self.sealed.get(quantity)
         if not sealed:
             return
-        if cut is None or any(cells.to_us > to_us(cut) for cells in sealed.values()):
+        if cut is None or any(cells.raw_us > to_us(cut) for cells in sealed.values()):
             del self.sealed[quantity]
             self._covered.pop(quantity, None)
 
-    def _seal(self, quantity: str, since: datetime, upto: datetime) -> None:
-        """Summarise every device's readings in [ceil_cell(since), upto) into cells, and drop the raw ones
-        before `upto` (a cell start)."""
-        first_us, upto_us = to_us(ceil_cell(since)), to_us(upto)
+    def _seal(self, quantity: str, since: datetime, upto: datetime, drop: datetime) -> None:
+        """Summarise every device's readings in [ceil_cell(since), upto) into cells (cell starts), and drop
+        the readings before `drop` (not after `upto`). The readings of the cells sealed but not dropped stay,
+        so a late one seals its cell again (`_reseal`), and a cycle summarises only the quarter hour under
+        way."""
+        first_us, upto_us, drop_us = to_us(ceil_cell(since)), to_us(upto), to_us(drop)
         if upto_us <= first_us:
             return
         held, columns = self.series.get(quantity, {}), self.columns.get(quantity, {})
@@ -307,10 +311,11 @@ class WindowCache:
             cells = sealed.get(code)
             if cells is None:
                 cells = sealed[code] = Cells(first_us)
-            if upto_us <= cells.to_us:
-                continue
-            cells.seal(summarise(window, max(cells.to_us, first_us), upto_us), upto_us)
-            touched |= _drop_before(window, columns[code], upto)
+            if upto_us > cells.to_us:
+                cells.seal(summarise(window, max(cells.to_us, first_us), upto_us), upto_us)
+            if drop_us > cells.raw_us:
+                touched |= _drop_before(window, columns[code], drop)
+                cells.raw_us = drop_us
         if touched:
             self._frames.pop(quantity, None)
 
@@ -359,6 +364,17 @@ class WindowCache:
         """Stop the reader threads."""
         if self._pool is not None:
             self._pool.shutdown(wait=False)
+
+
+def _reseal(
+    cells: Cells, window: Sequence[tuple[datetime, float]], points: Sequence[tuple[datetime, float]]
+) -> None:
+    """Seal again, from the kept readings, each sealed cell a merged read touched (a late or corrected
+    reading): the cells stay what summarising the readings gives."""
+    starts = {to_us(floor_cell(ts)) for ts, _ in points[: bisect.bisect_left(points, (_at(cells.to_us),))]}
+    for start in sorted(starts):
+        for cell in summarise(window, start, start + CELL_US):
+            cells.replace(*cell)
 
 
 def _drop_before(window: list[tuple[datetime, float]], column: Column, at: datetime) -> bool:

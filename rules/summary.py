@@ -123,18 +123,19 @@ def summarise(
 
 class Cells:
     """One device's sealed cells, oldest first, as growable arrays (`lo:hi` in use); `to_us`: the cells
-    before it are sealed (a reading before it is no longer kept raw)."""
+    before it are sealed; `raw_us`: the readings before it are no longer kept (never after `to_us`). A cell
+    sealed while its readings are still kept is sealed again (`replace`) when a late one arrives."""
 
-    __slots__ = ("_flags", "hi", "lo", "m2", "n", "start", "to_us", "total")
+    __slots__ = ("_flags", "hi", "lo", "m2", "n", "raw_us", "start", "to_us", "total")
 
     def __init__(self, to_us: int) -> None:
-        """No cells yet; sealed up to `to_us`."""
+        """No cells yet; sealed up to `to_us`, no reading kept before it."""
         self.start: Ints = np.zeros(16, np.int64)
         self.n: Ints = np.zeros(16, np.int64)
         self.total: Floats = np.zeros(16, np.float64)
         self.m2: Floats = np.zeros(16, np.float64)
         self.lo = self.hi = 0
-        self.to_us = to_us
+        self.to_us = self.raw_us = to_us
         self._flags: dict[Hashable, tuple[Ints, Bools, int]] = {}  # key -> (start array, flags, tested up to)
 
     def __len__(self) -> int:
@@ -156,6 +157,18 @@ class Cells:
             self.start[i], self.n[i], self.total[i], self.m2[i] = start, stats.n, stats.total, stats.m2
             self.hi += 1
         self.to_us = max(self.to_us, to_us)
+
+    def replace(self, start: int, stats: Stats) -> None:
+        """Seal one cell again (a late reading joined it), or add it where it falls."""
+        i = self.lo + int(np.searchsorted(self.start[self.lo : self.hi], start, "left"))
+        if i < self.hi and self.start[i] == start:
+            self.n[i], self.total[i], self.m2[i] = stats.n, stats.total, stats.m2
+            return
+        fields = {"start": start, "n": stats.n, "total": stats.total, "m2": stats.m2}
+        for name, value in fields.items():
+            setattr(self, name, np.insert(getattr(self, name)[self.lo : self.hi], i - self.lo, value))
+        self.lo, self.hi = 0, self.hi - self.lo + 1
+        self._flags.clear()  # the arrays were laid again
 
     def forget_before(self, first_us: int) -> None:
         """Drop the cells that start before `first_us`."""

@@ -123,7 +123,9 @@ def test_the_cache_keeps_summaries_and_finds_what_the_raw_readings_find(engine: 
         kept = cache.series["power_kw"]
         cut = min(floor_cell(raw_from), floor_cell(now - cache.late_horizon))
         assert all(window[0][0] >= cut for window in kept.values())
-        assert all(cells.to_us == us(cut) for cells in cache.sealed["power_kw"].values())
+        # Summarised up to the quarter hour under way; readings kept from the cut.
+        assert all(cells.to_us == us(floor_cell(now)) for cells in cache.sealed["power_kw"].values())
+        assert all(cells.raw_us == us(cut) for cells in cache.sealed["power_kw"].values())
         since = now - lookback
         full = {"power_kw": {c: slice_window(stream[c], since, now) for c in DEVICES}}
         held = {"power_kw": {c: slice_window(kept[c], since, now) for c in DEVICES}}
@@ -160,6 +162,31 @@ def test_readings_summarised_come_back_when_a_rule_wants_them_one_by_one(engine:
     cache.refresh_many({"power_kw": ({"M1"}, since)}, now)
     assert cache.series["power_kw"]["M1"] == slice_window(readings, since, now)
     assert "power_kw" not in cache.sealed
+
+
+def test_a_late_reading_seals_its_cell_again(engine: Engine) -> None:
+    """A reading written hours late (within the late horizon) joins its cell, already sealed: the cell is
+    sealed again from the readings kept, and equals the summary of every reading."""
+    store = SqlStore(engine)
+    rng = random.Random(3)  # noqa: S311 - test data, not a secret
+    readings = [(START + timedelta(minutes=m), rng.uniform(0, 90)) for m in range(0, 24 * 60, 5)]
+    late = [(ts + timedelta(seconds=90), 500.0) for ts, _ in readings[-40:-30]]  # 2.5-3.3 hours ago
+    store.write([Reading("M1", "power_kw", ts, v) for ts, v in readings], {})
+    cache = WindowCache(store)
+    now = START + timedelta(days=1)
+    since, raw = now - timedelta(days=1), now - timedelta(hours=7)
+    cache.refresh_many({"power_kw": ({"M1"}, since)}, now, {"power_kw": raw})
+    cells = cache.sealed["power_kw"]["M1"]
+    assert cells.to_us == us(floor_cell(now)) > us(late[-1][0])
+
+    store.write([Reading("M1", "power_kw", ts, v) for ts, v in late], {})
+    later = now + timedelta(hours=1, minutes=1)  # the hourly re-read of the late horizon
+    cache.refresh_many({"power_kw": ({"M1"}, later - timedelta(days=1))}, later, {"power_kw": raw})
+    everything = sorted(readings + late)
+    first = us(ceil_cell(later - timedelta(days=1)))
+    assert cache.sealed["power_kw"]["M1"].between(first, cells.to_us) == summarise(
+        everything, first, cells.to_us
+    )
 
 
 def test_an_after_hours_schedule_must_change_on_quarter_hours() -> None:
