@@ -9,9 +9,9 @@ rule is judged for all its devices in a few array operations over that frame.
 Exactness: times are whole microseconds (as `datetime` is), durations are compared as microseconds, values
 are compared and combined with the same IEEE operations in the same order as the pure code (the after-hours
 limit is the kind's own, from each device's quarter-hour summaries); findings point back at the cached
-`datetime` objects. A frame holding a
-value that is not finite (the contract refuses them) makes the rule fall back to the pure path, as does a
-kind or a schedule with no batch form here (`judge_frame` returns None).
+`datetime` objects. A frame holding a value that is not finite (the contract refuses them) makes the rule
+fall back to the pure path, as does a kind or a schedule with no batch form here (`judge_frame` returns
+None).
 """
 
 from __future__ import annotations
