@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from cityhall.assets import DEVICE_QUANTITIES, load_yaml, seed_path
 from rules.config import RuleConfigError, load_rules
+from rules.engine import Subject
+from rules.evaluation import bind
 
 GOOD = """
 rules:
@@ -129,3 +132,17 @@ def test_schedule_is_bound_to_the_rule(tmp_path: Path) -> None:
     rule = definition.to_rule()
     assert rule.schedule is not None  # type: ignore[attr-defined]
     assert rule.schedule.name == "office-hours"  # type: ignore[attr-defined]
+
+
+def test_office_too_hot_watches_the_civic_centres_cooled_rooms_only() -> None:
+    """A dormitory resident at home with the AC off, or a lobby on a hot afternoon, is not a fault for the
+    crew: the shipped 24-hour temperature limit binds to the seed register's offices, meeting rooms and
+    halls."""
+    everyone = [
+        Subject(d.code, d.kind.value, b.code, sp.code, sp.kind.value, d.serves, DEVICE_QUANTITIES[d.kind])
+        for _site, b, _floor, sp, d in load_yaml(seed_path()).devices()
+    ]
+    rule = next(d for d in load_rules() if d.key == "office-too-hot")
+    assert {s.space_kind for s in bind(rule, everyone).subjects} == {"office", "meeting_room", "hall"}
+    sensors = {s.space_kind for s in everyone if s.kind == "climate_sensor"}
+    assert {"dormitory_room", "lobby"} <= sensors  # sensors it now leaves to the occupied-comfort rules
