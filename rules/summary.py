@@ -99,13 +99,14 @@ def _runs(
     window: Window, first_us: int, end_us: int, since: datetime | None
 ) -> Iterator[tuple[int, int, int]]:
     """(cell start, lo, hi): the window's readings `lo:hi` are those of that cell, for every cell in
-    [first_us, end_us) that holds a reading, oldest first; readings before `since` are left out."""
+    [first_us, end_us) that holds a reading, oldest first; readings before `since` or from `end_us` on are
+    left out."""
     first = at(first_us)
     lo = bisect.bisect_left(window, (first if since is None else max(first, since),))
     end = at(end_us)
     while lo < len(window) and window[lo][0] < end:
         start = us(floor_cell(window[lo][0]))
-        hi = bisect.bisect_left(window, (at(start + CELL_US),), lo)
+        hi = bisect.bisect_left(window, (min(at(start + CELL_US), end),), lo)  # `end` may cut the last cell
         yield start, lo, hi
         lo = hi
 

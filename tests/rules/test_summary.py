@@ -51,6 +51,12 @@ def test_cells_are_quarter_hours_of_local_time() -> None:
         (us(START + 2 * CELL), 1, 44.0),
         (us(START + 4 * CELL), 1, 61.0),
     ]
+    # An end within a cell cuts it; a start skips what comes before it.
+    assert summarise(window, us(START), us(START + timedelta(minutes=10))) == [
+        (us(START), Stats.of([0.0, 5.0]))
+    ]
+    later = summarise(window, us(START), us(START + CELL), since=START + timedelta(minutes=1))
+    assert later == [(us(START), Stats.of([5.0, 14.0]))]
 
 
 def _stream(rng: random.Random, end: datetime) -> dict[str, list[tuple[datetime, float]]]:
