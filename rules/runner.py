@@ -155,7 +155,7 @@ class WindowCache:
         late_horizon: timedelta = timedelta(hours=6),
         resync: timedelta = timedelta(hours=1),
         filter_limit: int = 200,
-        chunk: timedelta = timedelta(hours=2),
+        chunk: timedelta = timedelta(minutes=30),
         readers: int = 1,
     ) -> None:
         """`filter_limit`: above this many devices a read asks for the whole quantity, not a device list;
