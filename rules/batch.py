@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -28,10 +28,8 @@ import numpy.typing as npt
 from rules.engine import Finding, Rule, Sample, Status, ThresholdRule
 from rules.kinds import AfterHoursRule, FlatlineRule, OfflineRule, RateOfChangeRule
 from rules.schedule import Schedule
-from rules.summary import Sealed, Summary
+from rules.summary import EPOCH, ONE_US, Sealed, Summary, us
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ONE_US = timedelta(microseconds=1)
 MINUTE_US = 60_000_000
 
 Ints = npt.NDArray[np.int64]
@@ -49,9 +47,7 @@ STATUSES = {
 _OK, _GREY, _BAD, _SKIP = int(Sample.OK), int(Sample.GREY), int(Sample.BAD), int(Sample.SKIP)
 
 
-def to_us(ts: datetime) -> int:
-    """An aware instant as whole microseconds since the epoch (exact)."""
-    return (ts - EPOCH) // ONE_US
+to_us = us  # an aware instant as whole microseconds since the epoch (exact), as rules.summary counts
 
 
 def span_us(seconds: float) -> int:
