@@ -13,7 +13,7 @@ from rules.config import RuleDefinition
 from rules.engine import Finding, Subject, Window
 from rules.evaluation import AlarmBook, Episode, Watch, bind, judge_batch, judge_watch
 from rules.kinds import SUMMARISED, OfflineRule
-from rules.summary import Cells, ceil_cell, floor_cell, summarise, us
+from rules.summary import Cells, ceil_cell, floor_cell, us
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -69,9 +69,7 @@ class Replay:
             cells = held.get(code)
             if cells is None:
                 cells = held[code] = Cells(first_us)
-            if upto_us > cells.to_us:
-                full = self.series.get(quantity, {}).get(code, [])
-                cells.seal(summarise(full, max(cells.to_us, first_us), upto_us), upto_us)
+            cells.catch_up(self.series.get(quantity, {}).get(code, []), first_us, upto_us)
             cells.forget_before(first_us)
 
     def _due(self, w: Watch, now: datetime, seen: dict[tuple[str, str], int]) -> list[str]:

@@ -311,8 +311,7 @@ class WindowCache:
             cells = sealed.get(code)
             if cells is None:
                 cells = sealed[code] = Cells(first_us)
-            if upto_us > cells.to_us:
-                cells.seal(summarise(window, max(cells.to_us, first_us), upto_us), upto_us)
+            cells.catch_up(window, first_us, upto_us)
             if drop_us > cells.raw_us:
                 touched |= _drop_before(window, columns[code], drop)
                 cells.raw_us = drop_us

@@ -159,6 +159,11 @@ class Cells:
             self.hi += 1
         self.to_us = max(self.to_us, to_us)
 
+    def catch_up(self, window: Window, first_us: int, upto_us: int) -> None:
+        """Seal the window's cells from where sealing stopped (or `first_us`) up to `upto_us`."""
+        if upto_us > self.to_us:
+            self.seal(summarise(window, max(self.to_us, first_us), upto_us), upto_us)
+
     def replace(self, start: int, stats: Stats) -> None:
         """Seal one cell again (a late reading joined it), or add it where it falls."""
         i = self.lo + int(np.searchsorted(self.start[self.lo : self.hi], start, "left"))
