@@ -32,8 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityhall.audit import record, snapshot
-from cityhall.contract import DEVICE_CODE_RE, QUANTITIES, DeviceCode
+from cityhall.contract import DEVICE_CODE_RE, QUANTITIES, DeviceCode, PayloadFormat
 from cityhall.models.assets import Building, BuildingUse, Device, DeviceKind, Floor, Site, Space, SpaceKind
+from cityhall.reporting import ReportingSpec
 
 DEVICE_QUANTITIES: dict[DeviceKind, tuple[str, ...]] = {
     DeviceKind.ELECTRICITY_METER: ("power_kw", "energy_kwh"),
@@ -104,11 +105,24 @@ class DeviceSpec(_Spec):
     name: Name
     kind: DeviceKind
     serves: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    payload_format: PayloadFormat = PayloadFormat.NATIVE
+    # How it reports, beyond its kind's and family's defaults (cityhall.reporting; docs/assets.md).
+    reporting: ReportingSpec = ReportingSpec()
 
     @property
     def quantities(self) -> tuple[str, ...]:
         """Quantity keys this device reports, from its kind."""
         return DEVICE_QUANTITIES[self.kind]
+
+    @model_validator(mode="after")
+    def _resolutions_of_own_quantities(self) -> DeviceSpec:
+        unknown = self.reporting.unknown_quantities(self.quantities)
+        if unknown:
+            raise ValueError(
+                f"reporting.resolution names {', '.join(unknown)}, which a {self.kind.value} does not "
+                f"measure; it measures {', '.join(self.quantities)}"
+            )
+        return self
 
 
 class SpaceSpec(_Spec):
@@ -397,8 +411,15 @@ _CSV_FIELDS: tuple[dict[str, str], ...] = (
         "area_m2": "space_area_m2",
         "capacity_people": "space_capacity_people",
     },
-    {"code": "device_code", "name": "device_name", "kind": "device_kind", "serves": "device_serves"},
+    {
+        "code": "device_code",
+        "name": "device_name",
+        "kind": "device_kind",
+        "serves": "device_serves",
+        "payload_format": "device_payload_format",
+    },
 )
+_DEVICE_FIELDS = {"code", "name", "kind", "serves", "payload_format"}
 _CSV_CHILDREN = ("sites", "buildings", "floors", "spaces", "devices")
 _CSV_OPTIONAL = frozenset(
     {
@@ -408,6 +429,7 @@ _CSV_OPTIONAL = frozenset(
         "building_year_built",
         "space_capacity_people",
         "device_serves",
+        "device_payload_format",
     }
 )
 _CSV_COLUMNS = tuple(column for level in _CSV_FIELDS for column in level.values())
@@ -737,7 +759,8 @@ def import_assets(session: Session, doc: AssetDocument, *, actor: str) -> Import
                             devices.get(device_spec.code),
                             Device,
                             {"space_id": space.id, "quantities": list(device_spec.quantities)}
-                            | device_spec.model_dump(include={"code", "name", "kind", "serves"}),
+                            | device_spec.model_dump(include=_DEVICE_FIELDS)
+                            | {"reporting": device_spec.reporting.stored()},
                         )
     session.flush()
     for action, entity, before, row in upsert.changes:

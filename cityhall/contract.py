@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -30,6 +31,14 @@ MAX_FUTURE = timedelta(minutes=5)
 # the model read it identically. Every other spelling the model accepts (no seconds, a space, more digits)
 # goes to the model.
 _PLAIN_TS_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z")
+
+
+class PayloadFormat(StrEnum):
+    """A device family's payload format; the values are CITYHALL_COLLECTOR_FORMATS names."""
+
+    NATIVE = "native"
+    TASMOTA = "tasmota"
+    SHELLY_GEN2 = "shelly_gen2"
 
 
 @dataclass(frozen=True, slots=True)

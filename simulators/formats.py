@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, tzinfo
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from cityhall.contract import QUANTITIES, encode_native, readings_topic
+from cityhall.contract import QUANTITIES, PayloadFormat, encode_native, readings_topic
 
 # Tasmota devices stamp local time; the collector reads it in CITYHALL_COLLECTOR_DEVICE_TIMEZONE (default).
 DEFAULT_DEVICE_TZ = ZoneInfo("Asia/Taipei")
 _W_PER_KW = 1000.0
 _WH_PER_KWH = 1000.0
-
-
-class PayloadFormat(StrEnum):
-    """A device family's payload format; the values are CITYHALL_COLLECTOR_FORMATS names."""
-
-    NATIVE = "native"
-    TASMOTA = "tasmota"
-    SHELLY_GEN2 = "shelly_gen2"
 
 
 # Which catalogue quantities each format can carry (Tasmota and Shelly have no field for the others).

@@ -23,12 +23,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cityhall.contract import Reading, readings_topic
+from cityhall.contract import PayloadFormat, Reading, readings_topic
 from cityhall.mqtt import connect, make_client
 from cityhall.settings import Settings
 from cityhall.timeseries import ReadingStore
 from simulators.engine import Simulation, Tick
-from simulators.formats import PayloadFormat, encode
+from simulators.formats import encode
 from simulators.scenario import Plan
 from simulators.wire import BatchPublisher, WireError
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityhall.contract import PayloadFormat
 from cityhall.settings import Settings
 from simulators.devices import SimulatedDevice
 from simulators.engine import Simulation
 from simulators.faults import AbnormalConsumptionParams, FaultKind
 from simulators.faults import Fault as CatalogueFault
 from simulators.fleet import records_from_register, simulated
-from simulators.formats import PayloadFormat
 from simulators.modes import Encoder, LiveRun
 from simulators.scenario import ScenarioError
 from simulators.weather import TainanWeather

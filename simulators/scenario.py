@@ -18,13 +18,13 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from cityhall.assets import DEVICE_QUANTITIES, YamlSource
-from cityhall.contract import QUANTITIES
+from cityhall.contract import QUANTITIES, PayloadFormat
 from cityhall.models import DeviceKind
 from simulators.devices import Moment, SimulatedDevice
 from simulators.engine import Simulation
 from simulators.faults import CATALOGUE, DriftParams, Fault, FaultKind, SpikeParams
 from simulators.fleet import ScaleSpec
-from simulators.formats import SUPPORTED_QUANTITIES, PayloadFormat
+from simulators.formats import SUPPORTED_QUANTITIES
 from simulators.weather import TainanWeather
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from cityhall.contract import PayloadFormat
 from cityhall.models import BuildingUse, DeviceKind, SpaceKind
+from cityhall.reporting import FlowSemantics, ReportingMode, effective
 
 
 class SiteRead(BaseModel):
@@ -85,6 +89,27 @@ class DeviceRead(BaseModel):
     quantities: list[str]
     serves: str
     is_active: bool
+    payload_format: PayloadFormat
+    declared_reporting: dict[str, Any] = Field(
+        validation_alias="reporting",
+        description="What the register says of how it reports, beyond its kind's and family's defaults.",
+    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reporting(self) -> ReportingRead:
+        """How the device reports: its kind's defaults, its payload family's, then the register's word."""
+        r = effective(self.kind, self.payload_format, self.declared_reporting, tuple(self.quantities))
+        return ReportingRead(mode=r.mode, interval_s=r.interval_s, resolution=dict(r.resolution), flow=r.flow)
+
+
+class ReportingRead(BaseModel):
+    """A device's effective reporting semantics (docs/assets.md, "How devices report")."""
+
+    mode: ReportingMode = Field(description="periodic, or on_change with a heartbeat")
+    interval_s: float | None = Field(description="period or heartbeat in s; null when learnt from the gaps")
+    resolution: dict[str, float] = Field(description="quantity -> step in its unit; absent: continuous")
+    flow: FlowSemantics = Field(description="instantaneous, or the mean since the previous reading")
 
 
 class EntityCountsRead(BaseModel):

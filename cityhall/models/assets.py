@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cityhall.contract import PayloadFormat
 from cityhall.db import Base
 from cityhall.models.types import str_enum
 
@@ -125,5 +127,11 @@ class Device(Base):
     quantities: Mapped[list[str]] = mapped_column(JSON)
     serves: Mapped[str] = mapped_column(String(100), default="")  # e.g. "whole building", "HVAC", "lighting"
     is_active: Mapped[bool] = mapped_column(default=True)
+    # How the device reports (cityhall.reporting): its payload family, and what the register says beyond the
+    # kind's and the family's defaults (mode, interval_s, resolution per quantity, flow), as given.
+    payload_format: Mapped[PayloadFormat] = mapped_column(
+        str_enum(PayloadFormat), default=PayloadFormat.NATIVE, server_default=PayloadFormat.NATIVE.value
+    )
+    reporting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     space: Mapped[Space] = relationship(back_populates="devices")

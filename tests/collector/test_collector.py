@@ -167,11 +167,12 @@ def test_unknown_device_is_quarantined_then_replayed_after_registration(
 def test_family_payloads_keep_only_registered_quantities(factory: sessionmaker[Session]) -> None:
     """A Tasmota plug sends every sensor it has; quantities not registered for the device are dropped,
     while a native payload with an unregistered quantity is refused whole."""
+    from cityhall.contract import PayloadFormat  # noqa: PLC0415
     from collector.devices import DeviceDirectory  # noqa: PLC0415
     from collector.mqttwire import Message  # noqa: PLC0415
     from collector.payloads import default_registry  # noqa: PLC0415
     from collector.writer import BatchWriter  # noqa: PLC0415
-    from simulators.formats import PayloadFormat, encode  # noqa: PLC0415
+    from simulators.formats import encode  # noqa: PLC0415
 
     writer = BatchWriter(
         registry=default_registry("cityhall/v1"),

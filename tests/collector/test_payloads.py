@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityhall.contract import QUANTITIES, PayloadError, Reading
+from cityhall.contract import QUANTITIES, PayloadError, PayloadFormat, Reading
 from cityhall.models import ReadingRow
 from cityhall.settings import COLLECTOR_FORMATS, Settings
 from cityhall.timeseries.sql import SqlStore
@@ -24,7 +24,7 @@ from collector.payloads import DecoderRegistry, default_registry, registry_for
 from collector.payloads.shelly import ShellyGen2Decoder
 from collector.payloads.tasmota import TasmotaDecoder
 from collector.service import Collector
-from simulators.formats import SUPPORTED_QUANTITIES, PayloadFormat, encode
+from simulators.formats import SUPPORTED_QUANTITIES, encode
 from tests import servers
 from tests.publishing import publish
 from tests.waiting import PATIENCE_S, wait_for

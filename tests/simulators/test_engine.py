@@ -9,11 +9,10 @@ from statistics import mean
 
 import pytest
 
-from cityhall.contract import QUANTITIES, encode_native
+from cityhall.contract import QUANTITIES, PayloadFormat, encode_native
 from cityhall.models import BuildingUse, DeviceKind
 from simulators.devices import MeterRole
 from simulators.faults import CATALOGUE, Fault, FaultKind
-from simulators.formats import PayloadFormat
 from simulators.modes import Encoder
 from simulators.profiles import TAIPEI, is_working_day
 from simulators.scenario import Plan, scenario_files
