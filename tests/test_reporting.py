@@ -3,7 +3,6 @@ through the asset import, the database and the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.assets.schemas import DeviceRead
 from cityhall.assets import AssetImportError, import_assets, load_csv, load_yaml
 from cityhall.contract import PayloadFormat
-from cityhall.db import Base, make_engine, make_sessionmaker, transaction
+from cityhall.db import transaction
 from cityhall.models.assets import Device, DeviceKind
 from cityhall.reporting import (
     FAMILY_DEFAULTS,
@@ -23,18 +22,11 @@ from cityhall.reporting import (
     ReportingSpec,
     effective,
 )
-from tests.test_assets_import import CSV_PREFIX, SMALL_YAML, line_of, write
+from tests.test_assets_import import CSV_PREFIX, SMALL_YAML, factory, line_of, write
+
+__all__ = ["factory"]  # the register fixture, shared with the import's tests
 
 CLIMATE = ("temperature_c", "humidity_pct", "co2_ppm")
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """A fresh SQLite register in a temporary file."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'register.db'}")
-    Base.metadata.create_all(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def test_native_defaults_leave_intervals_to_learn_and_values_continuous() -> None:
