@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityhall.contract import QUANTITIES, PayloadFormat
-from cityhall.models.assets import DeviceKind
+from cityhall.models.assets import Device, DeviceKind
 
 # The longest declared interval: a heartbeat rarer than daily cannot tell a dead device from a quiet one.
 MAX_INTERVAL_S = 86_400.0
@@ -51,7 +51,7 @@ class Reporting:
     interval_s: float | None = None
     # quantity -> the smallest step the device reports it in (0.1 for a sensor that rounds to 0.1 degC);
     # missing or 0: as fine as a float, so two equal readings mean the value did not move at all.
-    resolution: Mapping[str, float] = field(default_factory=dict)
+    resolution: Mapping[str, float] = field(default_factory=dict, hash=False)
     flow: FlowSemantics = FlowSemantics.INSTANTANEOUS
 
     def step(self, quantity: str) -> float:
@@ -160,6 +160,11 @@ def effective(
     family's resolutions to what the device measures."""
     spec = override if isinstance(override, ReportingSpec) else ReportingSpec.model_validate(override or {})
     return overlay(overlay(KIND_DEFAULTS[kind], FAMILY_DEFAULTS[payload], quantities), spec, quantities)
+
+
+def of_device(device: Device) -> Reporting:
+    """A registered device's effective reporting."""
+    return effective(device.kind, device.payload_format, device.reporting, tuple(device.quantities))
 
 
 def _check_catalogue() -> None:

@@ -48,7 +48,7 @@ class Replay:
         for w in self.watches:
             for quantity, codes in w.queries().items():
                 known, lookback = wanted.get(quantity, (set(), timedelta(0)))
-                wanted[quantity] = (known | set(codes), max(lookback, w.rule.lookback))
+                wanted[quantity] = (known | set(codes), max(lookback, w.lookback))
         self.series: dict[str, dict[str, list[tuple[datetime, float]]]] = {
             q: store.window(quantity=q, since=start - lookback, until=end, devices=sorted(codes))
             for q, (codes, lookback) in wanted.items()
@@ -88,7 +88,7 @@ class Replay:
         self, w: Watch, due: list[str], now: datetime, frames: dict[str, Frame] | None
     ) -> list[tuple[Subject, Finding]]:
         """The due devices' findings, in batch where asked for and the kind allows."""
-        since = now - w.rule.lookback
+        since = now - w.lookback
         only = None if isinstance(w.rule, OfflineRule) else due
         if isinstance(w.rule, SUMMARISED):
             judged = set(due)

@@ -15,8 +15,10 @@ from typing import ClassVar, Protocol
 
 from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
+from cityhall.reporting import Reporting
 
 Window = Sequence[tuple[datetime, float]]  # (UTC time, value), oldest first
+NATIVE_PERIODIC = Reporting()  # a device the register says nothing of: periodic, interval learnt, continuous
 
 
 class Status(StrEnum):
@@ -59,6 +61,9 @@ class Subject:
     space_kind: str
     serves: str
     quantities: tuple[str, ...]
+    # How the device reports (the register's word over its kind's and family's defaults): the offline and
+    # flat-line rules read it (issue 15).
+    reporting: Reporting = field(default=NATIVE_PERIODIC)
 
 
 class Rule(Protocol):
@@ -92,6 +97,12 @@ class Rule(Protocol):
 
     def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
         """The quantity to read from `candidate` when it is a peer of `subject` (same space), else None."""
+
+    def companions(self, subject: Subject) -> tuple[str, ...]:
+        """Other quantities of the device itself that the rule reads beside its own, as peers."""
+
+    def specialise(self, subject: Subject) -> Rule:
+        """The rule as it applies to this device (its reporting laid in), or the rule itself."""
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """Evaluate one device's window (and its peers'); None when there is nothing to judge."""
@@ -181,6 +192,14 @@ class ThresholdRule:
     def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
         """Threshold rules have no peers."""
         return None
+
+    def companions(self, subject: Subject) -> tuple[str, ...]:
+        """Threshold rules read one quantity."""
+        return ()
+
+    def specialise(self, subject: Subject) -> ThresholdRule:
+        """A limit is the same for every device."""
+        return self
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """Evaluate a window (the Rule protocol's entry point)."""

@@ -9,7 +9,7 @@ import bisect
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -45,6 +45,17 @@ class Watch:
     quantity: dict[str, str]  # device code -> quantity read
     peers: dict[str, tuple[tuple[str, str], ...]]  # device code -> ((peer code, peer quantity), ...)
     index: dict[str, Subject] = field(default_factory=dict)  # device code -> subject
+    # device code -> the rule as it applies to that device, where its reporting makes it differ
+    variants: dict[str, Rule] = field(default_factory=dict)
+
+    def rule_for(self, code: str) -> Rule:
+        """The rule as it judges this device."""
+        return self.variants.get(code, self.rule)
+
+    @property
+    def lookback(self) -> timedelta:
+        """The history the rule needs for the device that needs the most."""
+        return max([self.rule.lookback, *(r.lookback for r in self.variants.values())])
 
     def queries(self) -> dict[str, list[str]]:
         """quantity -> device codes: one store query per (rule, quantity) covers every device and peer."""
@@ -66,6 +77,8 @@ def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
     chosen: list[Subject] = []
     quantity: dict[str, str] = {}
     peers: dict[str, tuple[tuple[str, str], ...]] = {}
+    variants: dict[str, Rule] = {}
+    alike: dict[Rule, Rule] = {}
     for s in subjects:
         if not matches(definition.targets, s):
             continue
@@ -78,8 +91,11 @@ def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
         found = [
             (c.code, pq) for c in by_space.get(s.space, []) if c.code != s.code and (pq := rule.peer_of(s, c))
         ]
-        peers[s.code] = tuple(found)
-    return Watch(definition, rule, tuple(chosen), quantity, peers, {s.code: s for s in chosen})
+        peers[s.code] = tuple([(s.code, cq) for cq in rule.companions(s)] + found)
+        variant = rule.specialise(s)
+        if variant != rule:  # one object per distinct variant, so devices judged alike share a frame
+            variants[s.code] = alike.setdefault(variant, variant)
+    return Watch(definition, rule, tuple(chosen), quantity, peers, {s.code: s for s in chosen}, variants)
 
 
 Series = Mapping[str, Mapping[str, Window]]  # quantity -> device -> window
@@ -98,8 +114,8 @@ def judge_watch(
     start after, for the kinds that read them (`rules.summary`); without, they summarise the windows."""
     out: list[tuple[Subject, Finding]] = []
     chosen = watch.subjects if only is None else [watch.index[c] for c in sorted(only) if c in watch.index]
-    rule = watch.rule
     for s in chosen:
+        rule = watch.rule_for(s.code)
         quantity = watch.quantity[s.code]
         window = series.get(quantity, {}).get(s.code, ())
         if isinstance(rule, SUMMARISED):
@@ -132,19 +148,22 @@ def judge_batch(
     None when this rule must be judged device by device.
     """
     chosen = watch.subjects if only is None else [watch.index[c] for c in sorted(only) if c in watch.index]
-    groups: dict[str, tuple[list[str], list[int]]] = {}
-    if len(set(watch.quantity.values())) == 1:  # the usual case: one quantity, no grouping
-        groups[next(iter(watch.quantity.values()))] = ([s.code for s in chosen], list(range(len(chosen))))
+    # Devices judged alike in one frame each: by the quantity read and the rule as it applies to them.
+    groups: dict[tuple[str, int], tuple[Rule, list[str], list[int]]] = {}
+    if not watch.variants and len(set(watch.quantity.values())) == 1:  # the usual case: no grouping
+        quantity = next(iter(watch.quantity.values()))
+        groups[(quantity, 0)] = (watch.rule, [s.code for s in chosen], list(range(len(chosen))))
     else:
         for position, s in enumerate(chosen):
-            codes, positions = groups.setdefault(watch.quantity[s.code], ([], []))
+            rule = watch.rule_for(s.code)
+            _, codes, positions = groups.setdefault((watch.quantity[s.code], id(rule)), (rule, [], []))
             codes.append(s.code)
             positions.append(position)
     picked: list[tuple[int, Verdicts, int]] = []  # (position in chosen, verdicts, segment)
     quiet: dict[Status, int] = {}
-    for quantity, (codes, positions) in groups.items():
+    for (quantity, _), (rule, codes, positions) in groups.items():
         cells = sealed.get(quantity) if sealed is not None else None
-        verdicts = judge_frame(watch.rule, frame(quantity), codes, since=since, now=now, sealed=cells)
+        verdicts = judge_frame(rule, frame(quantity), codes, since=since, now=now, sealed=cells)
         if verdicts is None:
             return None
         status = verdicts.status
@@ -254,7 +273,7 @@ class AlarmBook:
         for subject, finding in findings:
             key = (key_rule, subject.code)
             if finding.status is Status.BREACH and key not in self.active:
-                message = watch.rule.explain(finding)
+                message = watch.rule_for(subject.code).explain(finding)
                 self.active[key] = Episode(
                     key_rule, subject.code, subject.building, now, finding.since, None, finding.value, message
                 )

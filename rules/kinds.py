@@ -9,7 +9,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
@@ -109,6 +109,14 @@ class _Base:
     def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
         """No peers unless the kind says otherwise."""
         return None
+
+    def companions(self, subject: Subject) -> tuple[str, ...]:
+        """No other quantities of the device unless the kind says otherwise."""
+        return ()
+
+    def specialise(self, subject: Subject) -> Self:
+        """The same rule for every device unless the kind reads the device's reporting."""
+        return self
 
     def _held(self, samples: list[tuple[datetime, float, Sample]], *, above: bool = True) -> Finding | None:
         return held(samples, for_s=self.for_s, clear_for_s=self.clear_for_s, above=above)

@@ -73,7 +73,7 @@ class _Track:
     held: Held | None = None  # the window's finding, kept reading by reading, for the kinds that allow it
 
     def __post_init__(self) -> None:
-        rule = self.watch.rule
+        rule = self.watch.rule_for(self.subject.code)
         if self.held is None and isinstance(rule, ThresholdRule | RateOfChangeRule):
             self.held = Held(rule)
 
@@ -105,7 +105,7 @@ class _Track:
         """The rule's finding on the window, as its `judge` gives it."""
         if self.held is not None:
             return self.held.finding()
-        return self.watch.rule.judge(tuple(self.window), now=now)
+        return self.watch.rule_for(self.subject.code).judge(tuple(self.window), now=now)
 
 
 class LiveState:
@@ -127,7 +127,7 @@ class LiveState:
         kept = previous.by_pair() if previous is not None else {}
         self.tracks: dict[tuple[str, str], list[_Track]] = {}  # (device, quantity) -> tracks
         for watch in watches:
-            lookback = watch.rule.lookback
+            lookback = watch.lookback
             for subject in watch.subjects:
                 if not owns(subject.code, partition):
                     continue

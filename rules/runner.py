@@ -20,6 +20,7 @@ from cityhall.contract import QUANTITIES
 from cityhall.db import transaction
 from cityhall.maintenance import AlarmCondition, active_alarm, clear_alarm, raise_alarm
 from cityhall.models import Alarm, AlarmState, Building, Device, Floor, Space
+from cityhall.reporting import of_device
 from cityhall.timeseries import ReadingStore, StoreUnavailableError
 from rules import metrics
 from rules.batch import Column, Frame, batchable, to_us
@@ -65,6 +66,7 @@ def subjects(session: Session) -> dict[str, tuple[Subject, Device]]:
             space_kind=space.kind.value,
             serves=device.serves,
             quantities=tuple(device.quantities),
+            reporting=of_device(device),
         )
         out[device.code] = (subject, device)
     return out
@@ -84,9 +86,9 @@ def apply_findings(
     `alarmed`, when given, holds the devices with an active alarm of this rule: a normal finding elsewhere
     needs no query.
     """
-    rule = watch.rule
     key = watch.definition.key
     for subject, finding in findings:
+        rule = watch.rule_for(subject.code)
         if finding.status is Status.NORMAL and alarmed is not None and subject.code not in alarmed:
             report.evaluated += 1
             continue
@@ -538,7 +540,7 @@ class RulesRunner:
         summarised: set[str] = set()
         for plan in plans:
             rule = plan.watch.rule
-            window = max(self.lookback, rule.lookback)
+            window = max(self.lookback, plan.watch.lookback)
             keep = rule.raw_from(now) if isinstance(rule, SUMMARISED) else now - window
             for quantity, codes in plan.queries.items():
                 devices, longest = need.setdefault(quantity, (set(), window))
@@ -583,7 +585,7 @@ class RulesRunner:
         changed = self._read(plans, now)
         for plan in plans:
             watch = plan.watch
-            since = now - max(self.lookback, watch.rule.lookback)
+            since = now - max(self.lookback, watch.lookback)
             only = None if watch.rule.time_driven else plan.touched(changed)
             if only is not None and not only:
                 continue
