@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rules.engine import Finding, Rule, Sample, Status, ThresholdRule
-from rules.kinds import AfterHoursRule, FlatlineRule, OfflineRule, RateOfChangeRule
+from rules.kinds import OFFLINE_GAPS, AfterHoursRule, FlatlineRule, OfflineRule, RateOfChangeRule
 from rules.schedule import Schedule
 from rules.summary import EPOCH, ONE_US, Sealed, Summary, us
 
@@ -337,14 +337,17 @@ def _offline(rule: OfflineRule, r: Ragged, now: datetime) -> Verdicts:
     t = r.t
     last = r.e - 1
     size = r.e - r.s
-    interval = np.full(r.n, rule.default_interval_s, np.float64)
-    gaps_n = np.minimum(size, 13) - 1
-    for g in np.unique(gaps_n[size >= 3]).tolist():  # statistics.median of the last (up to 12) gaps
+    declared = rule.declared_interval_s
+    interval = np.full(r.n, declared or rule.fallback_s, np.float64)
+    gaps_n = np.minimum(size, OFFLINE_GAPS + 1) - 1
+    for g in np.unique(gaps_n[size >= 3]).tolist():  # time_weighted_median_us of the last gaps
         rows = np.flatnonzero((size >= 3) & (gaps_n == g))
         at = (r.e[rows] - g - 1)[:, None] + np.arange(g + 1)
-        gaps = np.sort(np.diff(t[at], axis=1).astype(np.float64) / 1e6, axis=1)
-        mid = g // 2
-        interval[rows] = gaps[:, mid] if g % 2 else (gaps[:, mid - 1] + gaps[:, mid]) / 2
+        gaps = np.sort(np.diff(t[at], axis=1), axis=1)
+        running = np.cumsum(gaps, axis=1)
+        first = np.argmax(2 * running >= running[:, -1:], axis=1)
+        learnt = gaps[np.arange(len(rows)), first] / 1e6
+        interval[rows] = np.maximum(learnt, declared or 0.0)
     silent = (to_us(now) - t[last]).astype(np.float64) / 1e6
     breach = silent > interval * rule.missed_intervals + rule.grace_s
     status = np.where(breach, BREACH, NORMAL).astype(np.int8)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import ClassVar, Self
 
 from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
+from cityhall.reporting import ReportingMode
 from rules.engine import Finding, Sample, Status, Subject, Window, held
 from rules.schedule import TAIPEI, Schedule, is_working_day
 from rules.summary import Cells, Stats, Summary, at, ceil_cell, floor_cell, us
@@ -351,9 +351,33 @@ class LeakRule(_Base):
         )
 
 
+# The gaps the offline rule learns a device's rhythm from: the latest ones, enough to hold a day's openings of
+# a door and the heartbeats around them, few enough to follow a device whose interval was changed.
+OFFLINE_GAPS = 64
+
+
+def time_weighted_median_us(gaps_us: Sequence[int]) -> int:
+    """The gap within which a device spends half its time: gaps sorted, the first whose running total
+    reaches half of all. A burst of on-change messages is many short gaps but little time, so a contact
+    that reports each opening and a heartbeat every 15 minutes has 15 minutes here, not seconds (issue 15).
+    Integer microseconds, so the batch form finds exactly the same."""
+    ordered = sorted(gaps_us)
+    total, running = sum(ordered), 0
+    for gap in ordered:
+        running += gap
+        if 2 * running >= total:
+            return gap
+    return ordered[-1]  # pragma: no cover - reached only for an empty list, which callers never pass
+
+
 @dataclass(frozen=True, slots=True)
 class OfflineRule(_Base):
-    """No readings for `missed_intervals` reporting intervals plus `grace_s` (the interval is learnt).
+    """No readings for `missed_intervals` reporting intervals plus `grace_s`.
+
+    The interval is the longer of what the register declares (a period, or an on-change device's
+    heartbeat) and what the device's latest gaps show (their time-weighted median): never shorter than a
+    healthy device's silence, whatever bursts of messages came just before. With neither, a periodic
+    device gets `default_interval_s` and an on-change one `on_change_default_s`.
 
     The runner groups the findings by building: when every watched device of a building is silent it
     raises one alarm for the building's gateway instead of one per device.
@@ -364,12 +388,15 @@ class OfflineRule(_Base):
     missed_intervals: float = 1.0
     grace_s: float = 60.0
     default_interval_s: float = 60.0
+    on_change_default_s: float = 3600.0
     lookback_s: float = 6 * 3600
+    declared_interval_s: float | None = None  # from the device's reporting (`specialise`)
+    on_change: bool = False
 
     @property
     def lookback(self) -> timedelta:
-        """Long enough to learn the reporting interval."""
-        return timedelta(seconds=self.lookback_s)
+        """Long enough to learn the reporting interval, and to hold two declared intervals."""
+        return timedelta(seconds=max(self.lookback_s, 2 * (self.declared_interval_s or 0)))
 
     @property
     def threshold(self) -> float:
@@ -380,13 +407,27 @@ class OfflineRule(_Base):
         """The device's first quantity: every message carries it."""
         return subject.quantities[0] if subject.quantities else None
 
+    def specialise(self, subject: Subject) -> Self:
+        """The rule with the device's declared interval and reporting mode."""
+        reporting = subject.reporting
+        on_change = reporting.mode is ReportingMode.ON_CHANGE
+        if reporting.interval_s is None and not on_change:
+            return self
+        return replace(self, declared_interval_s=reporting.interval_s, on_change=on_change)
+
+    @property
+    def fallback_s(self) -> float:
+        """The interval when nothing is declared and too little has been seen to learn one."""
+        return self.on_change_default_s if self.on_change else self.default_interval_s
+
     def interval_s(self, window: Window) -> float:
-        """The device's usual reporting interval: the median of its last (up to 12) gaps."""
+        """The device's reporting interval: the declared one or the learnt one, whichever is longer."""
         if len(window) < 3:
-            return self.default_interval_s
-        recent = window[-13:]
-        gaps = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(recent)]
-        return statistics.median(gaps)
+            return self.declared_interval_s or self.fallback_s
+        recent = window[-OFFLINE_GAPS - 1 :]
+        gaps = [us(b[0]) - us(a[0]) for a, b in itertools.pairwise(recent)]
+        learnt = time_weighted_median_us(gaps) / 1e6
+        return max(learnt, self.declared_interval_s or 0.0)
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """BREACH when the latest reading is older than allowed; None for a device never seen."""

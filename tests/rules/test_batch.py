@@ -93,6 +93,8 @@ def _rules(rng: random.Random) -> list[Rule]:
         FlatlineRule("f2", "f", sev, "power_kw", for_s=f, epsilon=1e-3, ignore_value=None),
         OfflineRule("o1", "o", sev, "power_kw", missed_intervals=rng.choice([1, 2, 1.5])),
         OfflineRule("o2", "o", sev, "power_kw", grace_s=0, default_interval_s=900),
+        OfflineRule("o3", "o", sev, "power_kw", declared_interval_s=rng.choice([300, 900]), on_change=True),
+        OfflineRule("o4", "o", sev, "power_kw", on_change=True),
     ]
     for schedule in (OFFICE, DORM, None):
         out.append(

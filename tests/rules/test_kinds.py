@@ -6,12 +6,14 @@ import bisect
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from cityhall.models import Severity
+from cityhall.reporting import Reporting, ReportingMode
 from rules.engine import Finding, Sample, Status, Subject, ThresholdRule, Window, evaluate, held
 from rules.evaluation import fold_silent_buildings
 from rules.kinds import (
@@ -361,6 +363,76 @@ def test_offline_after_one_missed_interval_plus_grace() -> None:
     assert status(OFFLINE.judge(window, now=last + Q)) is Status.NORMAL
     assert status(OFFLINE.judge(window, now=last + Q + timedelta(seconds=61))) is Status.BREACH
     assert OFFLINE.judge([], now=last) is None  # never seen: cannot judge
+
+
+def _contact(
+    start: datetime, openings: int, heartbeat_s: float, until: datetime
+) -> list[tuple[datetime, float]]:
+    """An on-change door contact: a heartbeat every `heartbeat_s`, and `openings` open/close pairs a few
+    seconds apart just before `until` (a busy morning), as the review's contacts reported (issue 15)."""
+    count = int((until - start).total_seconds() // heartbeat_s) + 1
+    beats = [start + timedelta(seconds=heartbeat_s * i) for i in range(count)]
+    window = [(ts, 0.0) for ts in beats]
+    burst_from = beats[-1] + timedelta(seconds=30)
+    for i in range(openings):
+        opened = burst_from + timedelta(seconds=20 * i)
+        window += [(opened, 1.0), (opened + timedelta(seconds=8), 0.0)]
+    return sorted(window)
+
+
+def test_offline_learns_a_heartbeat_that_bursts_of_openings_do_not_shorten() -> None:
+    """Twelve openings in a few minutes after 15-minute heartbeats: the plain median of the last gaps was
+    seconds, and the next heartbeat raised a false offline alarm. The time-weighted median is 15 minutes."""
+    window = _contact(MONDAY, openings=12, heartbeat_s=900, until=MONDAY + timedelta(hours=5))
+    last = window[-1][0]
+    heartbeat_due = window[0][0] + timedelta(seconds=900 * 21)
+    assert OFFLINE.interval_s(window) == 900
+    assert status(OFFLINE.judge(window, now=heartbeat_due + timedelta(seconds=30))) is Status.NORMAL
+    silent = heartbeat_due + timedelta(seconds=900 + 61)  # a heartbeat missed: dead
+    assert status(OFFLINE.judge(window, now=silent)) is Status.BREACH
+    assert last < heartbeat_due
+
+
+def test_offline_declared_heartbeat_covers_a_device_seen_too_little_to_learn() -> None:
+    contact = Subject(
+        "D1",
+        "contact_sensor",
+        "B",
+        "S",
+        "office",
+        "",
+        ("open_state",),
+        Reporting(ReportingMode.ON_CHANGE, 1800.0),
+    )
+    rule = OFFLINE.specialise(contact)
+    assert (rule.declared_interval_s, rule.on_change) == (1800.0, True)
+    first = [(MONDAY, 0.0)]
+    assert status(rule.judge(first, now=MONDAY + timedelta(seconds=1800 + 59))) is Status.NORMAL
+    assert status(rule.judge(first, now=MONDAY + timedelta(seconds=1800 + 61))) is Status.BREACH
+    # Undeclared, an on-change device gets an hour before it is called silent, a periodic one a minute.
+    quiet = OFFLINE.specialise(replace(contact, reporting=Reporting(ReportingMode.ON_CHANGE)))
+    assert status(quiet.judge(first, now=MONDAY + timedelta(seconds=3600))) is Status.NORMAL
+    assert OFFLINE.specialise(_subject("M", "B")) is OFFLINE
+
+
+def test_offline_a_declared_interval_shorter_than_the_devices_own_does_not_raise() -> None:
+    """A Tasmota sensor set to TelePeriod 900 while its family's default says 300: the device's own rhythm
+    wins, so each reading arriving 900 s after the last is on time."""
+    tasmota = Subject(
+        "C1",
+        "climate_sensor",
+        "B",
+        "S",
+        "office",
+        "",
+        ("temperature_c",),
+        Reporting(ReportingMode.PERIODIC, 300.0),
+    )
+    rule = OFFLINE.specialise(tasmota)
+    window = [(MONDAY + timedelta(seconds=900 * i), 26.3) for i in range(8)]
+    last = window[-1][0]
+    assert status(rule.judge(window, now=last + timedelta(seconds=890))) is Status.NORMAL
+    assert status(rule.judge(window, now=last + timedelta(seconds=961))) is Status.BREACH
 
 
 def _subject(code: str, building: str) -> Subject:
