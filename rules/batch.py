@@ -460,5 +460,7 @@ def judge_frame(
     if type(rule) is AfterHoursRule:
         ragged = cut(frame, codes, max(since, rule.raw_from(now)), now)
         return _after_hours(rule, ragged, since, now, sealed or {})
+    if isinstance(rule, FlatlineRule) and not rule.continuous:
+        return None  # a rounding or on-change device: judged with its other quantities, one by one
     judge = _KINDS.get(type(rule))
     return None if judge is None else judge(rule, cut(frame, codes, since, now), now)

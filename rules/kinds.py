@@ -445,10 +445,28 @@ class OfflineRule(_Base):
         return f"no readings since {finding.since.isoformat(timespec='seconds')} ({finding.value:.0f} s)"
 
 
+def _flat_since(window: Window, epsilon: float) -> int:
+    """The index where the window's trailing run of readings within `epsilon` of each other starts."""
+    start = len(window) - 1
+    low = high = window[start][1]
+    while start > 0:
+        v = window[start - 1][1]
+        if max(high, v) - min(low, v) >= epsilon:
+            break
+        low, high = min(low, v), max(high, v)
+        start -= 1
+    return start
+
+
 @dataclass(frozen=True, slots=True)
 class FlatlineRule(_Base):
-    """A stuck sensor: the spread of the last `samples` readings is below `epsilon` for at least `for_s`.
+    """A stuck sensor: the spread of its latest readings stays below `epsilon`.
 
+    For a device that reports its values as fine as a float, `samples` readings over `for_s` are enough: a
+    live value repeats to the last digit only when something is stuck. A device that rounds (its reporting
+    resolution, say 0.1 degC) or reports only on change repeats itself in any quiet room (issue 15), so for
+    it the repeat must either cover the whole message (every other quantity of the device frozen too, over
+    `message_samples` readings and `for_s`: a hung device resends everything) or last `quantised_for_s`.
     Values at exactly `ignore_value` (e.g. an idle meter at 0) are not judged.
     """
 
@@ -456,45 +474,93 @@ class FlatlineRule(_Base):
     epsilon: float = 1e-6
     ignore_value: float | None = 0.0
     lookback_s: float = 6 * 3600
+    quantised_for_s: float = 6 * 3600
+    message_samples: int = 8
+    step: float = 0.0  # the device's reporting resolution of the quantity (`specialise`)
+    on_change: bool = False
+
+    @property
+    def continuous(self) -> bool:
+        """True when the device reports this quantity periodically and as fine as a float."""
+        return self.step == 0 and not self.on_change
 
     @property
     def lookback(self) -> timedelta:
-        """Enough for the samples and the duration."""
-        return timedelta(seconds=max(self.lookback_s, self.for_s * 2))
+        """Enough for the samples and the duration (the quantised one when the device rounds)."""
+        longest = self.for_s * 2 if self.continuous else max(self.for_s * 2, self.quantised_for_s + 1800)
+        return timedelta(seconds=max(self.lookback_s, longest))
 
     @property
     def threshold(self) -> float:
         """The spread below which a sensor is stuck."""
         return self.epsilon
 
+    def companions(self, subject: Subject) -> tuple[str, ...]:
+        """The device's other quantities, for the whole-message test, when its reporting calls for it."""
+        if self.specialise(subject).continuous:
+            return ()
+        return tuple(q for q in subject.quantities if q != self.quantity_for(subject))
+
+    def specialise(self, subject: Subject) -> Self:
+        """The rule with the device's resolution and reporting mode."""
+        quantity = self.quantity_for(subject)
+        reporting = subject.reporting
+        step = reporting.step(quantity) if quantity is not None else 0.0
+        on_change = reporting.mode is ReportingMode.ON_CHANGE
+        if step == 0 and not on_change:
+            return self
+        return replace(self, step=step, on_change=on_change)
+
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
-        """Judge the trailing run of (near) equal readings."""
+        """Judge the trailing run of (near) equal readings; `peers` are the device's other quantities."""
         if not window:
             return None
         last_ts, last = window[-1]
         if self.ignore_value is not None and last == self.ignore_value:
             return Finding(Status.RECOVERING, last_ts, last, last_ts)
-        start = len(window) - 1
-        low = high = last
-        while start > 0:
-            v = window[start - 1][1]
-            if max(high, v) - min(low, v) >= self.epsilon:
-                break
-            low, high = min(low, v), max(high, v)
-            start -= 1
+        start = _flat_since(window, self.epsilon)
         since = window[start][0]
         count = len(window) - start
         if count == 1:
             return Finding(Status.NORMAL, last_ts, last, last_ts)
-        enough = count >= self.samples and (last_ts - since) >= timedelta(seconds=self.for_s)
+        if self.continuous:
+            enough = count >= self.samples and last_ts - since >= timedelta(seconds=self.for_s)
+        elif count >= self.samples and last_ts - since >= timedelta(seconds=self.quantised_for_s):
+            enough = True
+        else:
+            hung = self._hung_since(window, start, peers)
+            if hung is not None:
+                return Finding(Status.BREACH, hung, last, last_ts)
+            enough = False
         return Finding(Status.BREACH if enough else Status.PENDING, since, last, last_ts)
+
+    def _hung_since(self, window: Window, start: int, peers: Sequence[Window]) -> datetime | None:
+        """When the whole message froze, if it has stayed frozen for `message_samples` readings and `for_s`:
+        the latest start of the trailing flat runs of the quantity and of every other one (each still
+        reported since then, twice at least). None when it has not, or there is nothing else to look at."""
+        if not peers:
+            return None
+        frozen_from = window[start][0]
+        for peer in peers:
+            if len(peer) < 2:
+                return None
+            frozen_from = max(frozen_from, peer[_flat_since(peer, self.epsilon)][0])
+            if peer[-2][0] < frozen_from:
+                return None  # fewer than two of its readings in the frozen run: no evidence
+        first = bisect.bisect_left(window, (frozen_from,))
+        last_ts = window[-1][0]
+        long_enough = last_ts - frozen_from >= timedelta(seconds=self.for_s)
+        return frozen_from if len(window) - first >= self.message_samples and long_enough else None
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
-        return (
+        stuck = (
             f"{self.quantity} stuck at {finding.value:g} {_unit(self.quantity)} since "
-            f"{finding.since.isoformat(timespec='minutes')} (spread below {self.epsilon:g})"
+            f"{finding.since.isoformat(timespec='minutes')}"
         )
+        if self.continuous:
+            return f"{stuck} (spread below {self.epsilon:g})"
+        return f"{stuck} (reported in steps of {self.step:g}; the device repeats itself)"
 
 
 @dataclass(frozen=True, slots=True)

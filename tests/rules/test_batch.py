@@ -183,6 +183,9 @@ def test_kinds_without_a_batch_form_are_left_to_the_pure_judge() -> None:
     for rule in others:
         assert not batchable(rule)
         assert judge_frame(rule, frame, ["D"], since=START, now=START + timedelta(days=3)) is None
+    # A device that rounds its values is judged with its other quantities, one by one.
+    rounding = FlatlineRule("f", "f", sev, "temperature_c", step=0.1)
+    assert judge_frame(rounding, frame, ["D"], since=START, now=START + timedelta(days=3)) is None
     odd = AfterHoursRule("a", "a", sev, "power_kw", schedule=ODD)
     assert batchable(odd)
     assert judge_frame(odd, frame, ["D"], since=START, now=START + timedelta(days=3)) is None

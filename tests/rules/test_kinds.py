@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cityhall.models import Severity
-from cityhall.reporting import Reporting, ReportingMode
+from cityhall.contract import PayloadFormat
+from cityhall.models import DeviceKind, Severity
+from cityhall.reporting import Reporting, ReportingMode, effective
 from rules.engine import Finding, Sample, Status, Subject, ThresholdRule, Window, evaluate, held
 from rules.evaluation import fold_silent_buildings
 from rules.kinds import (
@@ -467,6 +468,60 @@ def test_flatline_after_n_equal_samples() -> None:
 
 def test_flatline_ignores_idle_zero() -> None:
     assert status(FLAT.judge(series([0.0] * 10), now=MONDAY)) is Status.RECOVERING
+
+
+TASMOTA_CLIMATE = Subject(
+    "CS1",
+    "climate_sensor",
+    "B",
+    "S",
+    "office",
+    "",
+    ("temperature_c", "humidity_pct", "co2_ppm"),
+    effective(DeviceKind.CLIMATE_SENSOR, PayloadFormat.TASMOTA, {"interval_s": 900}),
+)
+
+
+def _noisy(base: float, step: float, n: int, seed: int) -> list[float]:
+    """A live quantity as a rounding device reports it: noise of about a step, rounded to the step."""
+    rng = random.Random(seed)  # noqa: S311 - test data
+    return [round(round((base + rng.gauss(0, step)) / step) * step, 3) for _ in range(n)]
+
+
+def test_flatline_a_rounding_sensor_in_a_quiet_room_is_not_stuck() -> None:
+    """The review's 299 false alarms: 0.1 degC every 15 minutes repeats 26.3 for hours in a stable room
+    while humidity and CO2 move. Three hours of it: pending, not an alarm (issue 15, class 1)."""
+    rule = FLAT.specialise(TASMOTA_CLIMATE)
+    assert (rule.step, rule.continuous) == (0.1, False)
+    assert FLAT.companions(TASMOTA_CLIMATE) == ("humidity_pct", "co2_ppm")
+    temperature = series([26.3] * 13)  # 3 h
+    humidity, co2 = series(_noisy(60.0, 0.1, 13, 1)), series(_noisy(650, 1.0, 13, 2))
+    assert status(FLAT.judge(temperature, now=MONDAY)) is Status.BREACH  # as a continuous value: stuck
+    assert status(rule.judge(temperature, now=MONDAY, peers=[humidity, co2])) is Status.PENDING
+    # Past `quantised_for_s` (6 h) without one step, the element is stuck even if the rest moves.
+    long = series([26.3] * 26)
+    assert status(rule.judge(long, now=MONDAY, peers=[series(_noisy(60, 0.1, 26, 3))])) is Status.BREACH
+
+
+def test_flatline_a_hung_device_repeats_its_whole_message() -> None:
+    """Every quantity frozen over eight messages and 45 minutes: the device hung, whatever it rounds to."""
+    rule = FLAT.specialise(TASMOTA_CLIMATE)
+    frozen = [series([26.3] * 8), series([61.2] * 8), series([655.0] * 8)]
+    assert status(rule.judge(frozen[0], now=MONDAY, peers=frozen[1:])) is Status.BREACH
+    # Seven messages are not enough, nor is a whole message where one quantity moved once.
+    assert status(rule.judge(frozen[0][:7], now=MONDAY, peers=[f[:7] for f in frozen[1:]])) is Status.PENDING
+    moved = series([655.0] * 7 + [656.0])
+    assert status(rule.judge(frozen[0], now=MONDAY, peers=[frozen[1], moved])) is Status.PENDING
+    # A companion that was not reported over the run is no evidence.
+    assert status(rule.judge(frozen[0], now=MONDAY, peers=[frozen[1], []])) is Status.PENDING
+
+
+def test_flatline_a_continuous_device_keeps_the_plain_rule_and_its_batch_form() -> None:
+    native = replace(TASMOTA_CLIMATE, reporting=Reporting())
+    assert FLAT.specialise(native) is FLAT
+    assert FLAT.companions(native) == ()
+    assert FLAT.lookback == timedelta(hours=6)
+    assert FLAT.specialise(TASMOTA_CLIMATE).lookback == timedelta(hours=6, minutes=30)
 
 
 # --- rate of change ---
