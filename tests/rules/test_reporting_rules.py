@@ -87,3 +87,26 @@ def test_an_on_change_door_is_not_offline_between_heartbeats_after_a_burst(engin
     # Then nothing: one heartbeat missed plus the grace, and the door is offline.
     silent = runner.run_once(next_beat + QUARTER + timedelta(seconds=61))
     assert silent.raised == [("device-offline", DOOR)]
+
+
+def test_a_glitch_up_and_back_is_one_alarm(engine: Engine) -> None:
+    """One bad reading pair (40 degC for ten minutes in a 26 degC room) rises and falls: one alarm, which
+    clears half an hour after the way back, not two alarms and two tickets."""
+    store = SqlStore(engine)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        import_assets(session, load_yaml(seed_path()), actor="test")
+    spike = [d for d in load_rules() if d.key == "temperature-spike"]
+    runner = RulesRunner(
+        book=spike, store=store, session_factory=factory, lookback=timedelta(minutes=30), interval_s=1
+    )
+    values = [26.0] * 6 + [40.0, 40.0] + [26.0] * 10
+    raised, cleared = [], []
+    for i, value in enumerate(values):
+        ts = T0 + i * timedelta(minutes=5)
+        store.write([Reading(SENSOR, "temperature_c", ts, value)], {})
+        report = runner.run_once(ts + timedelta(seconds=5))
+        raised += [(i, device) for _, device in report.raised]
+        cleared += [(i, device) for _, device in report.cleared]
+    assert raised == [(6, SENSOR)]
+    assert cleared == [(9 + 6, SENSOR)]  # the way back is reading 8; from 9, 30 minutes without a jump
