@@ -293,7 +293,8 @@ class OfflineDefinition(RuleDefinition):
     quantity: str = "power_kw"  # unused: every device is judged on its first quantity
     missed_intervals: float = Field(1, gt=0, le=1000)
     grace_seconds: float = Field(60, ge=0, le=_WEEK_S)
-    default_interval_seconds: float = Field(60, gt=0)
+    default_interval_seconds: float = Field(60, gt=0, le=_WEEK_S)
+    on_change_default_seconds: float = Field(3600, gt=0, le=_WEEK_S)
     lookback_hours: float = Field(6, gt=0, le=168)
 
     def to_rule(self) -> OfflineRule:
@@ -303,6 +304,7 @@ class OfflineDefinition(RuleDefinition):
             missed_intervals=self.missed_intervals,
             grace_s=self.grace_seconds,
             default_interval_s=self.default_interval_seconds,
+            on_change_default_s=self.on_change_default_seconds,
             lookback_s=self.lookback_hours * 3600,
         )
 
@@ -314,11 +316,20 @@ class FlatlineDefinition(RuleDefinition):
     samples: int = Field(4, ge=2, le=10_000)
     epsilon: float = Field(1e-6, gt=0)
     ignore_value: float | None = 0.0
+    # For devices that round or report on change (their register's reporting): how long one quantity may
+    # repeat before it is stuck, and how many whole messages repeated make a hung device.
+    quantised_for_seconds: float = Field(6 * 3600, gt=0, le=_WEEK_S)
+    message_samples: int = Field(8, ge=2, le=10_000)
 
     def to_rule(self) -> FlatlineRule:
         """The engine's view of this definition."""
         return FlatlineRule(
-            **self._common(), samples=self.samples, epsilon=self.epsilon, ignore_value=self.ignore_value
+            **self._common(),
+            samples=self.samples,
+            epsilon=self.epsilon,
+            ignore_value=self.ignore_value,
+            quantised_for_s=self.quantised_for_seconds,
+            message_samples=self.message_samples,
         )
 
 
