@@ -265,24 +265,39 @@ class BaselineDefinition(RuleDefinition):
 
 
 class LeakDefinition(RuleDefinition):
-    """`leak`: flow never drops to zero during the night window."""
+    """`leak`: night flow never drops under its quarter hour's usual level (or zero, before it is known)."""
 
     kind: Literal["leak"]
     quantity: str = "flow_m3h"
     night_from: time = time(0)
     night_to: time = time(6)
-    zero_below: float = Field(0.01, ge=0)
+    zero_below: float = Field(0.01, ge=0, le=10_000)
+    samples: int = Field(24, ge=1, le=100_000)
+    nights: int = Field(7, ge=1, le=56)
+    min_nights: int = Field(3, ge=1, le=56)
+    k_sigma: float = Field(3, ge=0, le=100)
+    pct: float = Field(50, ge=0, le=10_000)
 
     @model_validator(mode="after")
     def _night(self) -> Self:
         if self.night_from == self.night_to:
             raise ValueError("`night_from` and `night_to` must differ")
+        if self.min_nights > self.nights:
+            raise ValueError("`min_nights` cannot be more than `nights`")
         return self
 
     def to_rule(self) -> LeakRule:
         """The engine's view of this definition."""
         return LeakRule(
-            **self._common(), night_from=self.night_from, night_to=self.night_to, zero_below=self.zero_below
+            **self._common(),
+            night_from=self.night_from,
+            night_to=self.night_to,
+            zero_below=self.zero_below,
+            samples=self.samples,
+            nights=self.nights,
+            min_nights=self.min_nights,
+            k_sigma=self.k_sigma,
+            pct=self.pct,
         )
 
 

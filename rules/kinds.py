@@ -12,10 +12,10 @@ from typing import ClassVar, Self
 
 from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
-from cityhall.reporting import ReportingMode
+from cityhall.reporting import FlowSemantics, ReportingMode
 from rules.engine import Finding, Sample, Status, Subject, Window, held
 from rules.schedule import TAIPEI, Schedule, is_working_day
-from rules.summary import Cells, Stats, Summary, at, ceil_cell, floor_cell, us
+from rules.summary import CELL, CELL_US, Cells, Stats, Summary, at, ceil_cell, floor_cell, us
 
 HOUR = timedelta(hours=1)
 
@@ -286,68 +286,126 @@ class BaselineRule(_Base):
         )
 
 
+def _above(limit: float) -> Callable[[float], bool]:
+    """The test for a value above `limit`."""
+    return lambda value: value > limit
+
+
 @dataclass(frozen=True, slots=True)
 class LeakRule(_Base):
-    """Water keeps flowing through the night: flow above `zero_below` at every reading in the night window.
+    """Water keeps flowing through the night, above what the night usually draws.
 
-    Readings outside the night window are not judged, so an alarm raised at night stays until a night
-    reading shows (near) zero flow again.
+    Night readings are judged against their local quarter hour's usual flow: the mean of that quarter hour
+    on the last `nights` nights (each night's quarter-hour mean, from the summaries) plus a band of
+    `k_sigma` times their spread, `pct` % of the usual and at least `zero_below`. A leak adds a steady flow
+    to every reading; the toilets and taps of an occupied building come and go, so between them a flow
+    meter reads (near) zero, and a night busier than usual stays inside the band. With fewer than
+    `min_nights` nights known for a quarter hour, the limit is `zero_below`.
+
+    A breach needs the run of flowing readings to last `for_s` and, from a meter that reports the flow of
+    the moment, to hold `samples` readings: three readings 15 minutes apart, each with a flush under way,
+    are no evidence of a leak (issue 15). A meter whose readings are interval means (its reporting's
+    `flow`) has each reading stand for its whole interval, so the duration alone decides.
+    Readings outside the night window are not judged: an alarm raised at night stays until a night reading
+    is back under its limit.
     """
 
     night_from: time = time(0)
     night_to: time = time(6)
     zero_below: float = 0.01
     lookback_s: float = 86400
+    samples: int = 24
+    nights: int = 7
+    min_nights: int = 3
+    k_sigma: float = 3.0
+    pct: float = 50.0
+    interval_mean: bool = False  # from the device's reporting (`specialise`)
 
     @property
     def lookback(self) -> timedelta:
-        """A day: the last night window is always inside it."""
-        return timedelta(seconds=self.lookback_s)
+        """The nights the usual flow is learnt from, and today."""
+        return timedelta(seconds=max(self.lookback_s, (self.nights + 1) * 86400))
 
     @property
     def threshold(self) -> float:
         """The flow regarded as zero."""
         return self.zero_below
 
-    def _nights(self, window: Window) -> list[tuple[int, int]]:
-        """The index ranges [lo, hi) of the window's night readings, oldest first (two bisects a night)."""
-        if not window:
+    def raw_from(self, now: datetime) -> datetime:
+        """Readings from here on are judged one by one (the longer duration and an hour); the nights before
+        are read from quarter-hour summaries."""
+        return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s)) - HOUR)
+
+    def specialise(self, subject: Subject) -> Self:
+        """The rule for a meter whose flow readings are interval means."""
+        if subject.reporting.flow is FlowSemantics.INTERVAL_MEAN:
+            return replace(self, interval_mean=True)
+        return self
+
+    def _nights(self, window: Window, lo: int = 0) -> list[tuple[int, int]]:
+        """The index ranges [lo, hi) of the window's night readings from `lo`, oldest first."""
+        if lo >= len(window):
             return []
         if self.night_from <= self.night_to:
             periods = [(self.night_from, self.night_to, 0)]
         else:  # across midnight: the early hours of each day, then its evening up to the next midnight
             periods = [(time(0), self.night_to, 0), (self.night_from, time(0), 1)]
-        day, last = window[0][0].astimezone(TAIPEI).date(), window[-1][0].astimezone(TAIPEI).date()
+        day, last = window[lo][0].astimezone(TAIPEI).date(), window[-1][0].astimezone(TAIPEI).date()
         out = []
         while day <= last:
             for start, end, next_day in periods:
-                lo = bisect.bisect_left(window, (datetime.combine(day, start, TAIPEI).astimezone(UTC),))
+                begin = datetime.combine(day, start, TAIPEI).astimezone(UTC)
+                first = max(lo, bisect.bisect_left(window, (begin,)))
                 end_at = datetime.combine(day + timedelta(days=next_day), end, TAIPEI).astimezone(UTC)
                 hi = bisect.bisect_left(window, (end_at,))
-                if hi > lo:
-                    out.append((lo, hi))
+                if hi > first:
+                    out.append((first, hi))
             day += timedelta(days=1)
         return out
 
-    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
-        """BAD for night readings with flow, OK for night readings without, others not judged.
+    def limit(self, summary: Summary, cell_start: datetime, first_us: int) -> float:
+        """The flow above which a reading in the quarter hour starting at `cell_start` is flowing."""
+        means: list[float] = []
+        for back in range(self.nights, 0, -1):  # oldest first
+            begin = us(cell_start - timedelta(days=back))
+            if begin < first_us:
+                continue
+            means.extend(stats.mean for _, stats in summary.cells(begin, begin + CELL_US))
+        if len(means) < self.min_nights:
+            return self.zero_below
+        usual = math.fsum(means) / len(means)
+        spread = math.sqrt(math.fsum((m - usual) ** 2 for m in means) / len(means))
+        return usual + max(self.k_sigma * spread, abs(usual) * self.pct / 100, self.zero_below)
 
-        `held` over the night readings, read from the newest back to the start of their latest run: a
-        day's window at 5 s holds 17,280 readings, and a sample for each cost more than the rule itself.
-        """
-        zero = self.zero_below
-
-        def flowing(value: float) -> bool:
-            return value > zero
-
-        spans = [(lo, hi, flowing) for lo, hi in self._nights(window)]
-        return _held_spans(window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
+    def judge(
+        self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None
+    ) -> Finding | None:
+        """Night readings from `raw_from` above their quarter hour's limit are BAD, under it OK; `held`
+        over them, read from the newest back to the start of their latest run (`_held_spans`)."""
+        summary = Summary(window, sealed)
+        first_us = us(ceil_cell(now - self.lookback))
+        spans: list[tuple[int, int, Callable[[float], bool]]] = []
+        for night_lo, hi in self._nights(window, bisect.bisect_left(window, (self.raw_from(now),))):
+            lo = night_lo
+            while lo < hi:  # one span per quarter hour, each with its own limit
+                cell_start = floor_cell(window[lo][0])
+                end = min(hi, bisect.bisect_left(window, (cell_start + CELL,), lo))
+                spans.append((lo, end, _above(self.limit(summary, cell_start, first_us))))
+                lo = end
+        finding = _held_spans(window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
+        if finding is None or finding.status is not Status.BREACH or self.interval_mean:
+            return finding
+        since = bisect.bisect_left(window, (finding.since,))
+        count = sum(max(0, hi - max(lo, since)) for lo, hi, _ in spans)
+        if count >= self.samples:
+            return finding
+        return Finding(Status.PENDING, finding.since, finding.value, finding.latest)
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
         return (
             f"water has not stopped flowing at night since {finding.since.isoformat(timespec='minutes')} "
-            f"(lowest {finding.value:g} m3/h, zero is below {self.zero_below:g}): leak?"
+            f"(lowest {finding.value:g} m3/h, above the night's usual flow): leak?"
         )
 
 
@@ -758,4 +816,4 @@ class RuntimeRule(_Base):
 
 # The kinds that read quarter-hour summaries before `raw_from(now)` (`rules.summary`): their `judge` takes the
 # device's sealed cells, and the window cache keeps their readings raw only from `raw_from`.
-SUMMARISED = (AfterHoursRule, BaselineRule)
+SUMMARISED = (AfterHoursRule, BaselineRule, LeakRule)

@@ -14,7 +14,7 @@ import pytest
 
 from cityhall.contract import PayloadFormat
 from cityhall.models import DeviceKind, Severity
-from cityhall.reporting import Reporting, ReportingMode, effective
+from cityhall.reporting import FlowSemantics, Reporting, ReportingMode, effective
 from rules.engine import Finding, Sample, Status, Subject, ThresholdRule, Window, evaluate, held
 from rules.evaluation import fold_silent_buildings
 from rules.kinds import (
@@ -28,7 +28,7 @@ from rules.kinds import (
     RateOfChangeRule,
     RuntimeRule,
 )
-from rules.schedule import DayType, Period, Schedule, is_working_day
+from rules.schedule import TAIPEI, DayType, Period, Schedule, is_working_day
 from rules.summary import ceil_cell, floor_cell
 
 # Monday 2026-07-13 00:00 in Taipei.
@@ -281,8 +281,10 @@ def test_comfort_and_open_while_cooling_look_up_only_what_can_matter(seed: int) 
     assert door.judge(doors, now=start, peers=units) == _open_per_reading(door, doors, units)
 
 
-def _leak_per_reading(rule: LeakRule, window: Window) -> Finding | None:
-    """The leak rule as first written: a sample per reading, night or not."""
+def _leak_per_reading(rule: LeakRule, window: Window, now: datetime) -> Finding | None:
+    """The leak rule as first written, a sample per reading, night or not, from the rule's `raw_from`
+    (with no nights of history known, each reading's limit is `zero_below`)."""
+    window = [(ts, v) for ts, v in window if ts >= rule.raw_from(now)]
     taipei = ZoneInfo("Asia/Taipei")
 
     def at_night(ts: datetime) -> bool:
@@ -308,7 +310,7 @@ def test_leak_reads_only_the_nights(seed: int) -> None:
     )
     rule = LeakRule(
         "l", "l", Severity.LOW, "flow_m3h", for_s=rng.choice([0.0, 1800.0]), clear_for_s=rng.choice([0.0, 600.0]),
-        night_from=night_from, night_to=night_to, zero_below=0.01,
+        night_from=night_from, night_to=night_to, zero_below=0.01, samples=1, min_nights=7,
     )  # fmt: skip
     edges = [
         datetime.combine(MONDAY.date() + timedelta(days=d), t, ZoneInfo("Asia/Taipei")).astimezone(UTC)
@@ -325,7 +327,8 @@ def test_leak_reads_only_the_nights(seed: int) -> None:
     window.sort()
     for cut in (len(window), max(1, len(window) // 2), 1):
         part = window[:cut]
-        assert rule.judge(part, now=part[-1][0]) == _leak_per_reading(rule, part)
+        now = part[-1][0]
+        assert rule.judge(part, now=now) == _leak_per_reading(rule, part, now)
     assert rule.judge([], now=MONDAY) is None
 
 
@@ -342,8 +345,52 @@ LEAK = LeakRule(
 
 
 def test_leak_flow_all_night() -> None:
-    assert status(LEAK.judge(series([0.2] * 4), now=MONDAY + Q * 4)) is Status.BREACH
-    assert status(LEAK.judge(series([0.2, 0.2]), now=MONDAY + Q * 2)) is Status.PENDING
+    minute = timedelta(minutes=1)
+    assert status(LEAK.judge(series([0.2] * 31, step=minute), now=MONDAY + 31 * minute)) is Status.BREACH
+    assert status(LEAK.judge(series([0.2] * 20, step=minute), now=MONDAY + 20 * minute)) is Status.PENDING
+
+
+def test_leak_three_readings_with_a_flush_under_way_are_no_evidence() -> None:
+    """A meter sampled every 15 minutes that catches a flush three times running (00:00, 00:15, 00:30):
+    the old rule called it a leak every night in an occupied dormitory (issue 15, class 3). It takes
+    `samples` readings of the flow of the moment; a meter of interval means needs only the duration."""
+    assert status(LEAK.judge(series([0.2] * 4), now=MONDAY + Q * 4)) is Status.PENDING
+    meter = Subject("W", "water_meter", "B", "S", "plant_room", "", ("volume_m3", "flow_m3h"),
+                    Reporting(flow=FlowSemantics.INTERVAL_MEAN))  # fmt: skip
+    assert status(LEAK.specialise(meter).judge(series([0.2] * 4), now=MONDAY + Q * 4)) is Status.BREACH
+
+
+def _dorm_nights(rng: random.Random, nights: int, leak: float) -> list[tuple[datetime, float]]:
+    """15-minute interval means of an occupied dormitory's night, 01:00-05:00 Taipei, for `nights` nights
+    ending with tonight: flushes as Poisson arrivals (about 3 a quarter hour, 6 L each), plus `leak` m3/h
+    tonight only."""
+    out = []
+    tonight = datetime(2026, 7, 20, 1, 0, tzinfo=TAIPEI)
+    for back in range(nights - 1, -1, -1):
+        start = tonight - timedelta(days=back)
+        for q in range(16):
+            flushes, t = 0, rng.expovariate(3.0)
+            while t < 1.0:
+                flushes, t = flushes + 1, t + rng.expovariate(3.0)
+            mean = flushes * 0.006 * 4 + (leak if back == 0 else 0.0)
+            out.append(((start + q * Q).astimezone(UTC), round(mean, 4)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_leak_an_occupied_nights_flushes_stay_within_its_usual_band(seed: int) -> None:
+    """Eight nights of an occupied dormitory's interval means: tonight's flushes are no leak, whatever the
+    night; a running toilet (0.3 m3/h) on top of them is one within the hour."""
+    meter = Subject("W", "water_meter", "B", "S", "plant_room", "", ("volume_m3", "flow_m3h"),
+                    Reporting(flow=FlowSemantics.INTERVAL_MEAN))  # fmt: skip
+    rule = replace(LEAK, night_from=time(1), night_to=time(5), for_s=3600, lookback_s=0).specialise(meter)
+    quiet = _dorm_nights(random.Random(seed), 8, leak=0.0)  # noqa: S311 - test data
+    for k in range(len(quiet) - 16, len(quiet)):
+        assert status(rule.judge(quiet[: k + 1], now=quiet[k][0])) is not Status.BREACH
+    leaking = _dorm_nights(random.Random(seed), 8, leak=0.3)  # noqa: S311 - test data
+    tonight = leaking[-16:]
+    found = rule.judge(leaking[: len(leaking) - 16 + 5], now=tonight[4][0])
+    assert status(found) is Status.BREACH  # at 02:00, an hour after the window opened
 
 
 def test_leak_zero_at_night_is_normal_and_daytime_is_not_judged() -> None:
