@@ -377,8 +377,9 @@ class ComfortDefinition(RuleDefinition):
     above: float | None = None
     below: float | None = None
     schedule: str | None = None
-    min_people: float = Field(1, ge=0)
+    min_people: float = Field(1, ge=0, le=100_000)
     cooled_only: bool = False
+    while_cooling: bool = False
 
     @model_validator(mode="after")
     def _a_limit(self) -> Self:
@@ -400,6 +401,7 @@ class ComfortDefinition(RuleDefinition):
             schedule=self._schedule,
             min_people=self.min_people,
             cooled_only=self.cooled_only,
+            while_cooling=self.while_cooling,
         )
 
 

@@ -673,13 +673,20 @@ class RateOfChangeRule(_Base):
 class ComfortRule(_Base):
     """Too hot (or cold) while the space is occupied: inside `schedule` and, when the space has an
     occupancy sensor, with at least `min_people` counted. With `cooled_only`, spaces without an
-    air-conditioner are not watched (see `applies_to`)."""
+    air-conditioner are not watched (see `applies_to`).
+
+    With `while_cooling`, for rooms whose occupants run their own air-conditioner (a dormitory room): a
+    reading counts only while an air-conditioner of the space reports it is on. A resident at home with the
+    unit off chose the heat; a unit that runs and cannot bring the room under the limit is a fault for
+    the crew (issue 15, class 5). The space's air-conditioners are then its peers, not its people counters.
+    """
 
     above: float | None = None
     below: float | None = None
     schedule: Schedule | None = None
     min_people: float = 1.0
     cooled_only: bool = False  # only spaces with an air-conditioner: comfort there is a promise
+    while_cooling: bool = False  # only while the space's air-conditioner runs (self-controlled rooms)
     peer_max_age_s: float = 1800.0
     lookback_s: float = 6 * 3600
 
@@ -695,14 +702,16 @@ class ComfortRule(_Base):
         return limit if limit is not None else 0.0
 
     def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
-        """The occupancy sensors of the same space."""
-        if candidate.space == subject.space and "occupancy_count" in candidate.quantities:
-            return "occupancy_count"
-        return None
+        """The occupancy sensors of the same space (its air-conditioners, `while_cooling`)."""
+        if candidate.space != subject.space:
+            return None
+        wanted = "on_state" if self.while_cooling else "occupancy_count"
+        return wanted if wanted in candidate.quantities else None
 
     def applies_to(self, subject: Subject, space_mates: Sequence[Subject]) -> bool:
-        """False for an uncooled space when the rule is `cooled_only`."""
-        return not self.cooled_only or any(m.kind == "air_conditioner" for m in space_mates)
+        """False for an uncooled space when the rule is `cooled_only` or `while_cooling`."""
+        cooled = any(m.kind == "air_conditioner" for m in space_mates)
+        return cooled or not (self.cooled_only or self.while_cooling)
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """BAD when outside the limit while occupied; unoccupied readings count as normal."""
@@ -720,19 +729,23 @@ class ComfortRule(_Base):
         )
 
     def _occupied(self, ts: datetime, peers: Sequence[Window]) -> bool:
-        """In the schedule and, when the space counts people, at least `min_people` counted lately."""
+        """In the schedule and, when the space counts people, at least `min_people` counted lately
+        (`while_cooling`: an air-conditioner of the space on lately)."""
         if self.schedule is not None and not self.schedule.contains(ts):
             return False
+        age = timedelta(seconds=self.peer_max_age_s)
+        if self.while_cooling:
+            return any(_value_at(p, ts, age) == 1.0 for p in peers)
         if not peers:
             return True
-        age = timedelta(seconds=self.peer_max_age_s)
         counts = [c for c in (_value_at(p, ts, age) for p in peers) if c is not None]
         return bool(counts) and max(counts) >= self.min_people
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
+        state = "while the air-conditioner runs" if self.while_cooling else "while occupied"
         return (
-            f"{self.quantity} = {finding.value:g} {_unit(self.quantity)} while occupied, beyond the "
+            f"{self.quantity} = {finding.value:g} {_unit(self.quantity)} {state}, beyond the "
             f"comfort limit of {self.threshold:g} since {finding.since.isoformat(timespec='minutes')}"
         )
 

@@ -399,6 +399,24 @@ def test_leak_zero_at_night_is_normal_and_daytime_is_not_judged() -> None:
     assert LEAK.judge(daytime, now=MONDAY + timedelta(hours=11)) is None
 
 
+# --- comfort in self-controlled rooms ---
+def test_comfort_while_cooling_spares_a_resident_who_left_the_unit_off() -> None:
+    """A dormitory resident at home with the air-conditioner off, 31 degC all evening: no fault for the
+    crew (issue 15, class 5). The same room with the unit on for half an hour and still 31 degC: breach."""
+    rule = ComfortRule("c", "c", Severity.MEDIUM, "temperature_c", for_s=1800, above=29, while_cooling=True)
+    room = series([31.0] * 5)
+    unit_off, unit_on = series([0.0] * 5), series([1.0] * 5)
+    assert status(rule.judge(room, now=MONDAY + 4 * Q, peers=[unit_off])) is Status.NORMAL
+    assert status(rule.judge(room, now=MONDAY + 4 * Q, peers=[unit_on])) is Status.BREACH
+    assert status(rule.judge(room, now=MONDAY + 4 * Q, peers=[])) is Status.NORMAL  # no unit heard from
+    dorm_room = Subject("T", "climate_sensor", "D", "D-101", "dormitory_room", "", ("temperature_c",))
+    unit = Subject("AC", "air_conditioner", "D", "D-101", "dormitory_room", "", ("on_state", "setpoint_c"))
+    counter = Subject("P", "occupancy_sensor", "D", "D-101", "dormitory_room", "", ("occupancy_count",))
+    assert (rule.peer_of(dorm_room, unit), rule.peer_of(dorm_room, counter)) == ("on_state", None)
+    assert not rule.applies_to(dorm_room, [dorm_room, counter])
+    assert rule.applies_to(dorm_room, [dorm_room, unit])
+
+
 # --- offline ---
 OFFLINE = OfflineRule(
     "o", quantity="power_kw", missed_intervals=1, grace_s=60, name="test rule", severity=Severity.LOW
