@@ -49,6 +49,7 @@ from cityhall.models import (
     User,
     crew_members,
 )
+from cityhall.models.alarms import ANY_RULE
 from cityhall.models.users import Role
 from cityhall.timeseries.influx import InfluxStore
 from cityhall.timeseries.lineprotocol import epoch_ns
@@ -331,12 +332,13 @@ def active_alarm(session: Session, *, rule_key: str, device_id: int) -> Alarm | 
 def active_shelf(
     session: Session, *, rule_key: str, device_id: int, now: datetime | None = None
 ) -> AlarmShelf | None:
-    """The shelf in force for (rule, device) at `now`, if any (the one lasting longest)."""
+    """The shelf in force for (rule, device) at `now`, if any (the one lasting longest); a planned-work
+    shelf of the device (`ANY_RULE`) counts for every rule."""
     at = now or utcnow()
     return session.scalars(
         select(AlarmShelf)
         .where(
-            AlarmShelf.rule_key == rule_key,
+            AlarmShelf.rule_key.in_((rule_key, ANY_RULE)),
             AlarmShelf.device_id == device_id,
             AlarmShelf.until > at,
             AlarmShelf.ended_at.is_(None),
@@ -807,9 +809,9 @@ def generate_due_jobs(session: Session, *, now: datetime, actor: str = SCHEDULE_
             select(Ticket.id).where(Ticket.schedule_id == schedule.id, Ticket.scheduled_for == occurrence)
         )
         if exists is None:
-            created.append(
-                _open_schedule_ticket(session, schedule=schedule, occurrence=occurrence, actor=actor)
-            )
+            ticket = _open_schedule_ticket(session, schedule=schedule, occurrence=occurrence, actor=actor)
+            _shelve_planned_work(session, schedule=schedule, ticket=ticket, occurrence=occurrence, now=now)
+            created.append(ticket)
         following = rule.after(local_now, inc=False)
         schedule.next_due_at = following.astimezone(UTC) if following is not None else None
     return created
@@ -842,6 +844,36 @@ def _open_schedule_ticket(
         )
     auto_assign_crew(session, ticket=ticket, building_id=building_id, actor=actor)
     return ticket
+
+
+def _shelve_planned_work(
+    session: Session, *, schedule: MaintenanceSchedule, ticket: Ticket, occurrence: datetime, now: datetime
+) -> list[AlarmShelf]:
+    """Shelve every rule of the schedule's device (or of each device in its space) for `shelve_minutes`
+    from the occurrence: the crew's own work (a meter swap, a service visit) is not a fault (issue 15)."""
+    if not schedule.shelve_minutes:
+        return []
+    until = occurrence + timedelta(minutes=schedule.shelve_minutes)
+    if until <= now:
+        return []  # a missed occurrence whose window is over
+    if schedule.device_id is not None:
+        device_ids = [schedule.device_id]
+    elif schedule.space_id is not None:
+        device_ids = list(session.scalars(select(Device.id).where(Device.space_id == schedule.space_id)))
+    else:
+        return []
+    reason = f"planned work: {schedule.title} (ticket #{ticket.id}, schedule #{schedule.id})"
+    by = SCHEDULE_ACTOR
+    shelves = [
+        AlarmShelf(
+            rule_key=ANY_RULE, device_id=d, until=until, reason=reason[:500], created_by=SCHEDULE_ACTOR
+        )
+        for d in device_ids
+    ]
+    for shelf in shelves:
+        add_created(session, shelf, entity="alarm_shelf", actor=by)
+    log.info("planned_work_shelved", extra={"ticket": ticket.id, "devices": device_ids, "until": until})
+    return shelves
 
 
 # --- the periodic hook ---

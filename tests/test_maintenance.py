@@ -342,6 +342,51 @@ def test_rrule_generation_is_idempotent(factory: sessionmaker[Session]) -> None:
         assert len(session.scalars(select(Ticket)).all()) == 2
 
 
+def _planned(session: Session, *, start: datetime, shelve_minutes: int | None) -> MaintenanceSchedule:
+    """A one-off planned job on the meter (a meter swap) at `start`."""
+    rrule = "FREQ=DAILY;COUNT=1"
+    schedule = MaintenanceSchedule(
+        title="Replace main meter",
+        rrule=rrule,
+        dtstart=start,
+        device_id=_device(session).id,
+        trade=Trade.ELECTRICAL,
+        next_due_at=maintenance.first_due(rrule, dtstart=start),
+        shelve_minutes=shelve_minutes,
+        created_by="user:fiona",
+    )
+    session.add(schedule)
+    return schedule
+
+
+def test_planned_work_shelves_every_rule_of_its_device_while_it_lasts(factory: sessionmaker[Session]) -> None:
+    """A planned meter swap: the meter goes silent, then its register restarts from zero. Neither the
+    offline nor the register alarm is a fault while the swap lasts (issue 15, class 6)."""
+    start = utcnow().replace(microsecond=0) - timedelta(minutes=1)
+    with transaction(factory) as session:
+        _planned(session, start=start, shelve_minutes=90)
+    with transaction(factory) as session:
+        (ticket,) = maintenance.generate_due_jobs(session, now=utcnow())
+        shelf = session.scalars(select(AlarmShelf)).one()
+        assert (shelf.rule_key, shelf.until) == ("*", start + timedelta(minutes=90))
+        assert f"ticket #{ticket.id}" in shelf.reason
+    assert raise_one(factory, condition("device-offline")) is None
+    assert raise_one(factory, condition("energy-register-went-back")) is None
+    with transaction(factory) as session:
+        maintenance.unshelve(session, shelf=session.scalars(select(AlarmShelf)).one(), actor="user:fiona")
+    assert raise_one(factory, condition("device-offline")) is not None
+
+
+def test_planned_work_without_a_window_or_long_past_shelves_nothing(factory: sessionmaker[Session]) -> None:
+    now = utcnow().replace(microsecond=0)
+    with transaction(factory) as session:
+        _planned(session, start=now + timedelta(minutes=5), shelve_minutes=None)
+        _planned(session, start=now + timedelta(minutes=5), shelve_minutes=60)
+    with transaction(factory) as session:  # caught up three hours late: the window is over
+        assert len(maintenance.generate_due_jobs(session, now=now + timedelta(hours=3))) == 2
+        assert session.scalars(select(AlarmShelf)).all() == []
+
+
 def test_invalid_rrule_names_the_field() -> None:
     with pytest.raises(InvalidInputError) as err:
         maintenance.parse_rrule("FREQ=SOMETIMES", dtstart=utcnow())

@@ -52,10 +52,17 @@ class ScheduleCreate(BaseModel):
     description: str = Field("", max_length=5000)
     rrule: str = Field(min_length=1, max_length=500, examples=["FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9;BYMINUTE=0"])
     dtstart: AwareDatetime
-    device_id: int | None = None
-    space_id: int | None = None
+    device_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    space_id: int | None = Field(None, ge=1, le=2**31 - 1)
     trade: Trade = Trade.GENERAL
     priority: TicketPriority = TicketPriority.NORMAL
+    shelve_minutes: int | None = Field(
+        None,
+        ge=1,
+        le=7 * 24 * 60,
+        description="planned work: shelve the device's (or the space's devices') alarms for this many "
+        "minutes from each occurrence (a meter swap, a service visit); none: shelve nothing",
+    )
 
 
 class ScheduleUpdate(BaseModel):
@@ -70,6 +77,7 @@ class ScheduleUpdate(BaseModel):
     trade: Trade | None = None
     priority: TicketPriority | None = None
     is_active: bool | None = None
+    shelve_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
 
 
 class ScheduleRead(BaseModel):
@@ -89,5 +97,6 @@ class ScheduleRead(BaseModel):
     priority: TicketPriority
     next_due_at: AwareDatetime | None
     is_active: bool
+    shelve_minutes: int | None
     created_by: str
     created_at: AwareDatetime

@@ -80,8 +80,13 @@ class Alarm(Base):
         return "acknowledged" if self.acknowledged_at is not None else "raised"
 
 
+# The rule key of a shelf that covers every rule of its device (planned work: cityhall.maintenance).
+ANY_RULE = "*"
+
+
 class AlarmShelf(Base):
-    """Maintenance shelving of a (rule, device) pair: while it lasts, raise_alarm creates nothing."""
+    """Maintenance shelving of a (rule, device) pair, or of every rule of a device (`ANY_RULE`): while it
+    lasts, raise_alarm creates nothing."""
 
     __tablename__ = "alarm_shelves"
     __table_args__ = (Index("ix_alarm_shelves_pair", "rule_key", "device_id", "until"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cityhall.db import Base, UTCDateTime, utcnow
@@ -58,6 +58,9 @@ class MaintenanceSchedule(Base):
     trade: Mapped[Trade] = mapped_column(str_enum(Trade), default=Trade.GENERAL)
     priority: Mapped[TicketPriority] = mapped_column(str_enum(TicketPriority), default=TicketPriority.NORMAL)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # None: series ended
+    # Planned work: for this many minutes from each occurrence, the alarms of the device (or of every device
+    # in the space) are shelved, so a meter swap or a service visit raises no offline or register alarm.
+    shelve_minutes: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

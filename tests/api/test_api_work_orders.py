@@ -225,3 +225,11 @@ def test_pm_schedules_crud_and_rrule_validation(
     assert paused.json()["is_active"] is False
     assert client.get("/maintenance-schedules", headers=auth_for("chen")).json()["total"] == 1
     assert client.post("/maintenance-schedules", json=body, headers=auth_for("chen")).status_code == 403
+    assert created.json()["shelve_minutes"] is None
+    swap = client.post("/maintenance-schedules", json={**body, "shelve_minutes": 90}, headers=fm)
+    assert swap.status_code == 201, swap.text
+    assert swap.json()["shelve_minutes"] == 90
+    for minutes in (0, 7 * 24 * 60 + 1):
+        refused = client.post("/maintenance-schedules", json={**body, "shelve_minutes": minutes}, headers=fm)
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["body", "shelve_minutes"]
