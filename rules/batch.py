@@ -414,6 +414,11 @@ def _after_hours(
     occupied = occupancy(rule.schedule).mask(r.t)
     if occupied is None:
         return None
+    if rule.timers is not None:
+        timed = occupancy(rule.timers).mask(r.t)
+        if timed is None:
+            return None
+        occupied |= timed
     found = [rule.limit(Summary(r.points[code], sealed.get(code), since), now) for code in r.codes]
     limit = np.array([math.nan if x is None else x for x in found], np.float64)
     seg = r.seg()

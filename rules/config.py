@@ -138,6 +138,7 @@ class RuleDefinition(_Strict):
     enabled: bool = True
     targets: Targets
     _schedule: Schedule | None = PrivateAttr(None)
+    _timers: tuple[Schedule, ...] = PrivateAttr(())
 
     @field_validator("quantity")
     @classmethod
@@ -156,10 +157,16 @@ class RuleDefinition(_Strict):
         """The named schedule the rule refers to, if any."""
         return None
 
+    @property
+    def timer_names(self) -> tuple[str, ...]:
+        """Named schedules of declared timers the rule allows beside its schedule, if any."""
+        return ()
+
     def bind(self, schedules: dict[str, Schedule]) -> None:
-        """Resolve the named schedule (the rules file has checked that it exists)."""
+        """Resolve the named schedules (the rules file has checked that they exist)."""
         name = self.schedule_name
         self._schedule = schedules[name] if name is not None else None
+        self._timers = tuple(schedules[t] for t in self.timer_names)
 
     def to_rule(self) -> Rule:
         """The engine's view of this definition."""
@@ -219,22 +226,35 @@ class AfterHoursDefinition(RuleDefinition):
     kind: Literal["after_hours"]
     schedule: str
     above_pct: float = Field(50, gt=0, le=1000)
-    min_value: float = Field(0, ge=0)
+    min_value: float = Field(0, ge=0, le=1e9)
     baseline_days: float = Field(7, gt=0, le=60)
+    # Declared timers (facade lighting, security lighting, a night ventilation programme): schedules in which
+    # the load is expected out of hours too; their readings are normal, and they do not feed the baseline.
+    timers: list[str] = Field(default_factory=list, max_length=10)
 
     @property
     def schedule_name(self) -> str | None:
         """The occupied schedule."""
         return self.schedule
 
+    @property
+    def timer_names(self) -> tuple[str, ...]:
+        """The declared timers."""
+        return tuple(self.timers)
+
     def to_rule(self) -> AfterHoursRule:
         """The engine's view of this definition."""
+        timers = None
+        if self._timers:
+            periods = tuple(p for t in self._timers for p in t.periods)
+            timers = Schedule("+".join(t.name for t in self._timers), periods)
         return AfterHoursRule(
             **self._common(),
             schedule=self._schedule,
             above_pct=self.above_pct,
             min_value=self.min_value,
             baseline_s=self.baseline_days * 86400,
+            timers=timers,
         )
 
 
@@ -469,12 +489,13 @@ class RuleFile(_Strict):
             if rule.key in seen:
                 raise ValueError(f"duplicate rule key {rule.key!r}")
             seen.add(rule.key)
-            name = rule.schedule_name
-            if name is not None and name not in self.schedules:
-                known = ", ".join(sorted(self.schedules)) or "none"
-                raise ValueError(f"rule {rule.key!r}: unknown schedule {name!r}; known: {known}")
-            if name is not None and rule.kind == "after_hours":
-                _on_quarter_hours(rule.key, name, self.schedules[name])
+            names = [n for n in (rule.schedule_name, *rule.timer_names) if n is not None]
+            for name in names:
+                if name not in self.schedules:
+                    known = ", ".join(sorted(self.schedules)) or "none"
+                    raise ValueError(f"rule {rule.key!r}: unknown schedule {name!r}; known: {known}")
+                if rule.kind == "after_hours":
+                    _on_quarter_hours(rule.key, name, self.schedules[name])
         return self
 
 

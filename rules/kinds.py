@@ -134,6 +134,13 @@ class AfterHoursRule(_Base):
     above_pct: float = 50.0
     min_value: float = 0.0  # never flag below this, e.g. when the baseline is ~0
     baseline_s: float = 7 * 86400
+    timers: Schedule | None = None  # declared timers: out-of-hours periods whose load is expected
+
+    def allowed(self, ts: datetime) -> bool:
+        """True inside the schedule or a declared timer: such a reading is never out of hours."""
+        if self.schedule is not None and self.schedule.contains(ts):
+            return True
+        return self.timers is not None and self.timers.contains(ts)
 
     @property
     def lookback(self) -> timedelta:
@@ -168,9 +175,9 @@ class AfterHoursRule(_Base):
         limit = self.limit(Summary(window, sealed), now)
         if limit is None or self.schedule is None:
             return None
-        contains = self.schedule.contains
+        allowed = self.allowed
         samples = [
-            (ts, v, Sample.OK if v <= limit or contains(ts) else Sample.BAD)
+            (ts, v, Sample.OK if v <= limit or allowed(ts) else Sample.BAD)
             for ts, v in window[bisect.bisect_left(window, (self.raw_from(now),)) :]
         ]
         finding = self._held(samples)

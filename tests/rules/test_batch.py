@@ -48,6 +48,9 @@ DORM = Schedule(
         Period(DayType.NON_WORKING, time(0), time(0)),
     ),
 )
+FACADE = Schedule(
+    "facade", (Period(DayType.ALL, time(18), time(22)), Period(DayType.NON_WORKING, time(9), time(12)))
+)
 ODD = Schedule("odd", (Period(DayType.ALL, time(8, 0, 30), time(17)),))  # not whole minutes
 DEVICES = 60
 
@@ -96,7 +99,7 @@ def _rules(rng: random.Random) -> list[Rule]:
         OfflineRule("o3", "o", sev, "power_kw", declared_interval_s=rng.choice([300, 900]), on_change=True),
         OfflineRule("o4", "o", sev, "power_kw", on_change=True),
     ]
-    for schedule in (OFFICE, DORM, None):
+    for schedule, timers in ((OFFICE, None), (DORM, None), (None, None), (OFFICE, FACADE)):
         out.append(
             AfterHoursRule(
                 "a",
@@ -108,6 +111,7 @@ def _rules(rng: random.Random) -> list[Rule]:
                 schedule=schedule,
                 above_pct=rng.choice([30, 50, 150]),
                 min_value=rng.choice([0, 0, 2]),
+                timers=timers,
             )
         )
     return out

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cityhall.assets import DEVICE_QUANTITIES, load_yaml, seed_path
-from rules.config import RuleConfigError, load_rules
+from rules.config import RuleConfigError, load_rules, parse_rules
 from rules.engine import Subject
 from rules.evaluation import bind
+from rules.kinds import AfterHoursRule
 
 GOOD = """
 rules:
@@ -146,3 +148,31 @@ def test_office_too_hot_watches_the_civic_centres_cooled_rooms_only() -> None:
     assert {s.space_kind for s in bind(rule, everyone).subjects} == {"office", "meeting_room", "hall"}
     sensors = {s.space_kind for s in everyone if s.kind == "climate_sensor"}
     assert {"dormitory_room", "lobby"} <= sensors  # sensors it now leaves to the occupied-comfort rules
+
+
+def test_after_hours_timers_are_known_schedules_on_quarter_hours() -> None:
+    """Declared timers (a facade's 18:00-22:00) are schedules of the file; an unknown one is refused naming
+    the rule, and one that does not change on quarter hours as the rule's own schedule would be."""
+    rule = {
+        "key": "lights",
+        "name": "Lights after hours",
+        "kind": "after_hours",
+        "schedule": "office",
+        "timers": ["facade"],
+        "targets": {"device_kinds": ["electricity_meter"]},
+    }
+    schedules = {
+        "office": {"days": "working", "from": "08:00", "to": "17:30"},
+        "facade": {"days": "all", "from": "18:00", "to": "22:00"},
+    }
+    (parsed,) = parse_rules({"schedules": schedules, "rules": [rule]})
+    bound = parsed.to_rule()
+    assert isinstance(bound, AfterHoursRule)
+    assert bound.timers is not None
+    assert bound.allowed(datetime(2026, 12, 5, 12, 30, tzinfo=UTC))  # Saturday 20:30 in Taipei: the facade
+    assert not bound.allowed(datetime(2026, 12, 5, 15, 0, tzinfo=UTC))  # Saturday 23:00
+    with pytest.raises(RuleConfigError, match="rule 'lights': unknown schedule 'garden'"):
+        parse_rules({"schedules": schedules, "rules": [{**rule, "timers": ["garden"]}]})
+    odd = {**schedules, "facade": {"days": "all", "from": "18:10", "to": "22:00"}}
+    with pytest.raises(RuleConfigError, match="schedule 'facade' changes at 18:10"):
+        parse_rules({"schedules": odd, "rules": [rule]})
