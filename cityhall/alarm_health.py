@@ -30,7 +30,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cityhall.energy.periods import TAIPEI, Period, next_period, period_start, periods
-from cityhall.errors import InvalidInputError, NotFoundError
+from cityhall.errors import InvalidInputError
 from cityhall.models import Alarm, AlarmShelf, Building, Device, Floor, Severity, Site, Space
 from cityhall.reports.period import MAX_YEAR, MIN_YEAR
 
@@ -990,9 +990,10 @@ def assess_stored(
     site: str | None = None,
     limits: HealthLimits | None = None,
 ) -> AlarmHealth:
-    """Read the period's rows and assess them; 404 naming `site` when no site has that code."""
+    """Read the period's rows and assess them; 422 naming `site` when no site has that code."""
     sites = site_names(session)
     if site is not None and site not in sites:
-        raise NotFoundError("site_not_found", f"no site {site!r}", loc=("query", "site"))
+        known = ", ".join(sites) or "none registered"
+        raise InvalidInputError("unknown_site", f"no site {site!r} (sites: {known})", loc=("query", "site"))
     rows, shelves = read_rows(session, since=period.since, until=period.until, site=site)
     return assess(rows, shelves, period=period, now=now, sites=sites, site=site, limits=limits)

@@ -59,7 +59,7 @@ from cityhall.alarm_health import (
 )
 from cityhall.db import Base, make_engine, make_sessionmaker, transaction
 from cityhall.energy.periods import TAIPEI
-from cityhall.errors import InvalidInputError, NotFoundError
+from cityhall.errors import InvalidInputError
 from cityhall.models import (
     Alarm,
     AlarmShelf,
@@ -367,9 +367,10 @@ def test_each_site_on_its_own(story: Story) -> None:
     assert only.sites == ()
     assert only.scope.site == "MZ"
     assert _values(only.scope) == _values(mz)
-    with pytest.raises(NotFoundError) as err:
+    with pytest.raises(InvalidInputError) as err:
         _assess(story, site="XX")
     assert err.value.loc == ("query", "site")
+    assert err.value.message == "no site 'XX' (sites: MZ, YH)"
 
 
 def test_a_week_under_way_is_measured_to_now(story: Story) -> None:
