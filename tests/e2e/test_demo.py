@@ -198,7 +198,7 @@ def test_the_banner_lists_every_page_and_each_answers(demo: Demo) -> None:
         assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text[:200]}"
         assert answer.headers["content-type"].startswith("text/html"), path
     console = client.get("/").text
-    for module in ("/crew", "/venues/calendar", "/dorms/board", "/training", "#reports", "/docs"):
+    for module in ("/crew", "/alarm-health", "/venues/calendar", "/dorms/board", "/training", "#reports", "/docs"):
         assert f'href="{module}"' in console, f"the console does not link to {module}"
 
 
