@@ -163,7 +163,9 @@ def test_acting_on_a_bad_actor(browser: Browser, served: ServedApp) -> None:
     page.locator("#shelve-form").get_by_role("button", name="擱置 Shelve").click()
     expect(page.locator("#shelve-result")).to_contain_text("已擱置至")
     expect(page.locator("#bad-actors tbody tr").first).to_contain_text("已擱置至")
-    expect(page.locator("#bad-actors tbody tr").nth(1).get_by_role("button", name="擱置 Shelve")).to_be_visible()
+    expect(
+        page.locator("#bad-actors tbody tr").nth(1).get_by_role("button", name="擱置 Shelve")
+    ).to_be_visible()
     page.close()
 
 
