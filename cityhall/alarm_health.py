@@ -700,10 +700,14 @@ def flood_episodes(
             runs[-1].append(interval)
         else:
             runs.append([interval])
+    by_interval: dict[datetime, list[AlarmRow]] = defaultdict(list)
+    if runs:
+        for r in rows:
+            by_interval[_bin(r.raised_at)].append(r)
     episodes = []
     for run in runs:
         start, end = run[0].start, run[-1].start + INTERVAL
-        inside = [r for r in rows if start <= r.raised_at < end]
+        inside = [r for interval in run for r in by_interval[interval.start]]
         episodes.append(
             FloodEpisode(
                 start=start,
