@@ -676,9 +676,12 @@ def per_interval(rows: Iterable[AlarmRow]) -> tuple[IntervalCount, ...]:
     return tuple(IntervalCount(start, n) for start, n in sorted(counts.items()))
 
 
-def per_day(rows: Iterable[AlarmRow], days: Sequence[datetime]) -> tuple[DayCount, ...]:
-    """Alarms per Asia/Taipei day, for each of `days` (local midnights), zeros included."""
-    counts = Counter(period_start(r.raised_at, Period.DAY) for r in rows)
+def per_day(intervals: Iterable[IntervalCount], days: Sequence[datetime]) -> tuple[DayCount, ...]:
+    """Alarms per Asia/Taipei day, for each of `days` (local midnights), zeros included, from the 10-minute
+    counts (Taipei's offset is whole hours, so an interval never straddles a local midnight)."""
+    counts: Counter[datetime] = Counter()
+    for interval in intervals:
+        counts[period_start(interval.start, Period.DAY)] += interval.alarms
     return tuple(DayCount(d.date(), counts.get(d, 0)) for d in days)
 
 
@@ -721,22 +724,29 @@ def flood_episodes(
     return tuple(episodes)
 
 
-def _pairs(rows: Iterable[AlarmRow]) -> dict[tuple[str, int], list[AlarmRow]]:
-    """Rows by (rule, device), each list in raise order."""
-    out: dict[tuple[str, int], list[AlarmRow]] = defaultdict(list)
+Pairs = dict[tuple[str, int], list[AlarmRow]]
+
+
+def _pairs(rows: Iterable[AlarmRow]) -> Pairs:
+    """Rows by (rule, device), each list in raise order (rows read by `read_rows` are in that order already,
+    which makes the sort a single pass)."""
+    out: Pairs = defaultdict(list)
     for r in sorted(rows, key=lambda r: (r.raised_at, r.id)):
         out[(r.rule_key, r.device_id)].append(r)
     return out
 
 
-def chattering(rows: Sequence[AlarmRow], *, count: int, window: timedelta) -> tuple[ChatteringPair, ...]:
+def chattering(
+    rows: Sequence[AlarmRow], *, count: int, window: timedelta, pairs: Pairs | None = None
+) -> tuple[ChatteringPair, ...]:
     """Pairs that raised `count` or more alarms within `window` (first to last raise at most `window` apart).
 
     An alarm chatters when it is one of `count` consecutive raises of its pair that span at most `window`; a
-    burst of more raises within the window makes every one of them chatter.
+    burst of more raises within the window makes every one of them chatter. `pairs`: the rows already
+    grouped by `_pairs`, to group them once for several measurements.
     """
     found = []
-    for alarms in _pairs(rows).values():
+    for alarms in (pairs if pairs is not None else _pairs(rows)).values():
         times = [a.raised_at for a in alarms]
         members: set[int] = set()
         for k in range(len(times) - count + 1):
@@ -866,10 +876,14 @@ def shelved(shelves: Iterable[ShelfRow], *, since: datetime, until: datetime) ->
 
 
 def bad_actors(
-    rows: Sequence[AlarmRow], chatter: Sequence[ChatteringPair], *, fleeting_under: timedelta
+    rows: Sequence[AlarmRow],
+    chatter: Sequence[ChatteringPair],
+    *,
+    fleeting_under: timedelta,
+    pairs: Pairs | None = None,
 ) -> tuple[BadActor, ...]:
     """Every (rule, device) pair by alarm count (ties by rule, then device), with its share of all alarms."""
-    pairs = _pairs(rows)
+    pairs = pairs if pairs is not None else _pairs(rows)
     total = sum(len(v) for v in pairs.values())
     chattering_by_pair = {(c.rule_key, c.device_id): c.chattering_alarms for c in chatter}
     ranked = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0][0], kv[1][0].device_code))
@@ -926,23 +940,30 @@ def tally(
 ) -> Tally:
     """Measure one scope over [since, until); `until` is where measuring stops (now, in a running period)."""
     raised = [a for a in alarms if since <= a.raised_at < until]
+    # Only an alarm active longer than the stale limit can be stale: the rest need not be looked at again.
+    long_active = [
+        a
+        for a in alarms
+        if (a.cleared_at or until) - a.raised_at > limits.stale_after and a.raised_at < until
+    ]
     days = periods(since, until, Period.DAY) if until > since else []
     intervals = per_interval(raised)
     floods = flood_episodes(raised, intervals, above=limits.flood_above)
-    chatter = chattering(raised, count=limits.chatter_count, window=limits.chatter_window)
+    pairs = _pairs(raised)
+    chatter = chattering(raised, count=limits.chatter_count, window=limits.chatter_window, pairs=pairs)
     return Tally(
         alarms=len(raised),
         days=(until - since).total_seconds() / 86400,
         intervals=interval_count(since, until),
-        per_day=per_day(raised, days),
+        per_day=per_day(intervals, days),
         per_interval=intervals,
         floods=floods,
         flood_intervals=sum(f.intervals for f in floods),
-        bad_actors=bad_actors(raised, chatter, fleeting_under=limits.fleeting_under),
+        bad_actors=bad_actors(raised, chatter, fleeting_under=limits.fleeting_under, pairs=pairs),
         chattering=chatter,
         fleeting=fleeting(raised, under=limits.fleeting_under),
-        stale=stale(alarms, after=limits.stale_after, since=since, until=until),
-        stale_per_day=stale_per_day(alarms, days, after=limits.stale_after, since=since, until=until),
+        stale=stale(long_active, after=limits.stale_after, since=since, until=until),
+        stale_per_day=stale_per_day(long_active, days, after=limits.stale_after, since=since, until=until),
         shelves=shelved(shelves, since=since, until=until),
         priorities=priorities(raised),
         top=limits.top,
@@ -969,8 +990,10 @@ def assess(
     sites: Mapping[str, str],
     site: str | None = None,
     limits: HealthLimits | None = None,
+    breakdown: bool = True,
 ) -> AlarmHealth:
-    """The health of a period for every site together and for each site, or for one site (`site`)."""
+    """The health of a period for every site together and, with `breakdown`, for each site; or for one site
+    (`site`)."""
     limits = limits or HealthLimits()
     until = period.measured_until(now)
     since = period.since
@@ -983,7 +1006,8 @@ def assess(
 
     if site is not None:
         return AlarmHealth(period, until, limits, scope(site))
-    return AlarmHealth(period, until, limits, scope(None), tuple(scope(code) for code in sites))
+    each = tuple(scope(code) for code in sites) if breakdown else ()
+    return AlarmHealth(period, until, limits, scope(None), each)
 
 
 def assess_stored(
@@ -993,6 +1017,7 @@ def assess_stored(
     now: datetime,
     site: str | None = None,
     limits: HealthLimits | None = None,
+    breakdown: bool = True,
 ) -> AlarmHealth:
     """Read the period's rows and assess them; 422 naming `site` when no site has that code."""
     sites = site_names(session)
@@ -1000,4 +1025,6 @@ def assess_stored(
         known = ", ".join(sites) or "none registered"
         raise InvalidInputError("unknown_site", f"no site {site!r} (sites: {known})", loc=("query", "site"))
     rows, shelves = read_rows(session, since=period.since, until=period.until, site=site)
-    return assess(rows, shelves, period=period, now=now, sites=sites, site=site, limits=limits)
+    return assess(
+        rows, shelves, period=period, now=now, sites=sites, site=site, limits=limits, breakdown=breakdown
+    )

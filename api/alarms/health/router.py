@@ -8,10 +8,13 @@ one site; `chatter_window_s` sets the chattering window (60 s by default)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel
+from sqlalchemy.orm import Session
 
 from api.alarms.dependencies import Reader
 from api.alarms.health import service
@@ -34,9 +37,31 @@ router = APIRouter(prefix="/alarms/health", tags=["alarm health"])
 T = TypeVar("T", bound=BaseModel)
 
 
-def assessed(
+@dataclass(frozen=True, slots=True)
+class HealthQuery:
+    """The report asked for: the period, the scope and the chattering window."""
+
+    week: str | None
+    since: datetime | None
+    until: datetime | None
+    site: str | None
+    chatter_window_s: int
+
+    def assess(self, session: Session, *, breakdown: bool) -> AlarmHealth:
+        """Assess it; 422 naming the query field that is wrong."""
+        return service.assess(
+            session,
+            week=self.week,
+            since=self.since,
+            until=self.until,
+            site=self.site,
+            chatter_window_s=self.chatter_window_s,
+            breakdown=breakdown,
+        )
+
+
+def health_query(
     *,
-    session: SessionDep,
     week: Annotated[
         str | None, Query(description="ISO week in Asia/Taipei, e.g. 2026-W49 (instead of since/until)")
     ] = None,
@@ -46,11 +71,17 @@ def assessed(
     chatter_window_s: Annotated[
         int, Query(ge=1, le=3600, description="Chattering: 3 raises of a pair within this many seconds")
     ] = service.DEFAULT_CHATTER_WINDOW_S,
-) -> AlarmHealth:
-    """The period's assessment; 422 naming the query field that is wrong."""
-    return service.assess(
-        session, week=week, since=since, until=until, site=site, chatter_window_s=chatter_window_s
-    )
+) -> HealthQuery:
+    """The query parameters every route of the report shares."""
+    return HealthQuery(week, since, until, site, chatter_window_s)
+
+
+HealthQueryDep = Annotated[HealthQuery, Depends(health_query)]
+
+
+def assessed(query: HealthQueryDep, session: SessionDep) -> AlarmHealth:
+    """The scope's assessment, without each site's (the lists need only the scope)."""
+    return query.assess(session, breakdown=False)
 
 
 Assessed = Annotated[AlarmHealth, Depends(assessed)]
@@ -62,10 +93,10 @@ def _page(items: Sequence[Any], page: PageParams, schema: type[T]) -> Page[T]:
 
 
 @router.get("", response_model=HealthRead)
-def alarm_health(_who: Reader, health: Assessed, session: SessionDep) -> HealthRead:
+def alarm_health(_who: Reader, query: HealthQueryDep, session: SessionDep) -> HealthRead:
     """Figures with units, benchmarks and verdicts for the scope and each site, alarms per day, the priority
     distribution, the top 10 bad actors with their actions, and links to every list."""
-    return service.health_read(session, health)
+    return service.health_read(session, query.assess(session, breakdown=True))
 
 
 @router.get("/bad-actors", response_model=Page[BadActorRead])

@@ -48,12 +48,16 @@ def assess(
     site: str | None = None,
     chatter_window_s: int = DEFAULT_CHATTER_WINDOW_S,
     now: datetime | None = None,
+    breakdown: bool = True,
 ) -> AlarmHealth:
-    """Assess the period asked for (default: the last full week); InvalidInputError naming the field."""
+    """Assess the period asked for (default: the last full week); InvalidInputError naming the field.
+    Without `breakdown` the sites are not assessed one by one (the lists need only the scope)."""
     at = now or utcnow()
     period = alarm_health.resolve_period(now=at, week=week, since=since, until=until)
     limits = HealthLimits(chatter_window=timedelta(seconds=chatter_window_s))
-    return alarm_health.assess_stored(session, period=period, now=at, site=site, limits=limits)
+    return alarm_health.assess_stored(
+        session, period=period, now=at, site=site, limits=limits, breakdown=breakdown
+    )
 
 
 def query_of(health: AlarmHealth) -> str:
