@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import cityhall
+from api.alarms.health.pages import router as alarm_health_pages_router
+from api.alarms.health.router import router as alarm_health_router
 from api.alarms.router import router as alarms_router
 from api.assets.router import router as assets_router
 from api.audit.router import router as audit_router
@@ -68,6 +70,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         auth_router,
         users_router,
         assets_router,
+        alarm_health_router,  # before alarms_router: /alarms/health is not an /alarms/{alarm_id}
         alarms_router,
         rules_router,
         tickets_router,
@@ -82,6 +85,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         conservation_router,
         reports_router,
         web_router,
+        alarm_health_pages_router,
         docs_router,
     ):
         app.include_router(router)

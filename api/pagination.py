@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -59,4 +59,12 @@ def paginate(
     rows = session.execute(sliced).all() if whole_rows else session.scalars(sliced).all()
     return Page[T](
         items=[to_item(row) for row in rows], total=total, limit=params.limit, offset=params.offset
+    )
+
+
+def paginate_list(items: Sequence[Any], params: PageParams, to_item: Callable[[Any], T]) -> Page[T]:
+    """One slice of a list computed in memory (a report's rows), converting only the items returned."""
+    sliced = items[params.offset : params.offset + params.limit]
+    return Page[T](
+        items=[to_item(item) for item in sliced], total=len(items), limit=params.limit, offset=params.offset
     )

@@ -21,6 +21,8 @@ from cityhall.settings import Settings, SettingsError, get_settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from cityhall.alarm_health import AlarmHealth
+
 app = typer.Typer(
     help="CityHall Ops: facilities and energy management for Tainan City Government.",
     no_args_is_help=True,
@@ -33,11 +35,15 @@ rules_app = typer.Typer(help="The rules engine.")
 energy_app = typer.Typer(
     help="Energy figures and the energy-conservation committee's reports.", no_args_is_help=True
 )
+alarms_app = typer.Typer(
+    help="Alarms: the alarm system's health (docs/alarm-health.md).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(assets_app, name="assets")
 app.add_typer(rules_app, name="rules")
 app.add_typer(energy_app, name="energy")
+app.add_typer(alarms_app, name="alarms")
 
 
 def _settings(*, production: bool = True) -> Settings:
@@ -624,6 +630,153 @@ def energy_rollup(
     finally:
         store.close()
     typer.echo(f"rolled up {days} days ({first} to {last}): {written:,} daily register points")
+
+
+class ReportFormat(StrEnum):
+    """How `cityhall alarms health` prints its report."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def _instant(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise _fail(
+            f"{option}: {text!r} is not a date and time (ISO 8601, e.g. 2026-12-01T00:00:00+08:00)"
+        ) from err
+    return value
+
+
+@alarms_app.command("health")
+def alarms_health(  # noqa: PLR0917 - typer passes one argument per option
+    week: Annotated[
+        str | None, typer.Option(help="ISO week in Asia/Taipei, e.g. 2026-W49 (default: the last full week)")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Instead of a week: start, ISO 8601 with an offset")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="With --since: end (exclusive; default now)")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site (its code, e.g. YH)")] = None,
+    output: Annotated[ReportFormat, typer.Option("--format", help="text or json (as GET /alarms/health)")] = (
+        ReportFormat.TEXT
+    ),
+    chatter_window: Annotated[
+        int,
+        typer.Option(
+            help="Chattering: 3 raises of a rule on a device within this many seconds", min=1, max=3600
+        ),
+    ] = 60,
+) -> None:
+    """The alarm system's health over a week as ISA-18.2 and EEMUA 191 measure it: rates against the
+    benchmarks, floods, chattering, fleeting and stale alarms, bad actors, shelving, priorities."""
+    from api.alarms.health import service  # noqa: PLC0415 - the report as the API gives it, JSON included
+    from cityhall.db import make_sessionmaker  # noqa: PLC0415
+
+    start, end = _instant(since, "--since"), _instant(until, "--until")
+    settings = _settings(production=False)
+    factory = make_sessionmaker(_schema_ready(settings))
+    with factory() as session:
+        try:
+            health = service.assess(
+                session, week=week, since=start, until=end, site=site, chatter_window_s=chatter_window
+            )
+        except DomainError as err:
+            option = str(err.loc[-1]).replace("_", "-") if err.loc else err.code
+            raise _fail(f"--{option}: {err.message}") from err
+        if output is ReportFormat.JSON:
+            typer.echo(service.health_read(session, health).model_dump_json(indent=2))
+            return
+    typer.echo(_health_text(health))
+
+
+def _n(value: float | None) -> str:
+    """A number as people read it: thousands separated, at most two decimals."""
+    if value is None:
+        return "-"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _health_text(health: AlarmHealth) -> str:
+    """The report as plain text, zh-TW first and English second, times in Asia/Taipei."""
+    from cityhall.energy.periods import TAIPEI  # noqa: PLC0415
+
+    def at(ts: datetime) -> str:
+        return f"{ts.astimezone(TAIPEI):%Y-%m-%d %H:%M}"
+
+    period, scope, t = health.period, health.scope, health.scope.tally
+    last_day = (period.until - timedelta(seconds=1)).astimezone(TAIPEI)
+    where = f"{scope.site} {scope.site_name}" if scope.site else "全部場域 all sites"
+    lines = [
+        f"警報系統健康報告 Alarm-system health: {period.week + ', ' if period.week else ''}"
+        f"{period.since:%Y-%m-%d} to {last_day:%Y-%m-%d} (Asia/Taipei), {where}",
+    ]
+    if health.measured_until < period.until:
+        lines.append(f"統計至 measured to {at(health.measured_until)}")
+    lines += ["", "指標 Figures (benchmarks per operator position)"]
+    for f in scope.figures:
+        line = f"- {f.label_zh} {f.label_en}: {_n(f.value)} {f.unit}"
+        if f.benchmark is not None:
+            verdict = f" [{f.verdict.value}]" if f.verdict else ""
+            line += f"{verdict}; {f.benchmark.text_en} ({f.benchmark.source})"
+        lines.append(line)
+    if health.sites:
+        lines += ["", "各場域 Sites"]
+        for s in health.sites:
+            v = {f.key: f.value for f in s.figures}
+            lines.append(
+                f"- {s.site} {s.site_name}: {_n(v['alarms_total'])} alarms, "
+                f"{_n(v['alarms_per_day_avg'])} a day, peak {_n(v['alarms_per_10min_peak'])} in 10 min, "
+                f"{_n(v['flood_time_pct'])} % in flood"
+            )
+    lines += ["", f"頻發警報 Bad actors (top {t.top} of {len(t.bad_actors)} rule x device pairs)"]
+    for b in t.bad_actors[: t.top]:
+        lines.append(
+            f"{b.rank:>3}. {b.rule_key} on {b.device_code} ({b.site_code}): {b.alarms} alarms, "
+            f"{_n(b.share_pct)} %, cumulative {_n(b.cumulative_pct)} %; shelve: POST /alarms/shelves "
+            f'{{"rule_key": "{b.rule_key}", "device_id": {b.device_id}, "until": ..., "reason": ...}}; '
+            f"rule: GET /rules/{b.rule_key}"
+        )
+    lines += ["", "警報氾濫 Alarm floods"]
+    lines += [
+        f"- {at(f.start)} to {f.end.astimezone(TAIPEI):%H:%M}: {f.alarms} alarms, "
+        f"peak {f.peak_per_10min} in 10 min; "
+        + ", ".join(f"{c.rule_key}@{c.device_code} x{c.alarms}" for c in f.top_contributors)
+        for f in t.floods
+    ] or ["- none"]
+    lines += ["", "抖動警報 Chattering alarms"]
+    lines += [
+        f"- {c.rule_key} on {c.device_code}: {c.chattering_alarms} of {c.alarms} alarms chattering, "
+        f"at most {c.max_in_window} within {_n(health.limits.chatter_window.total_seconds())} s"
+        for c in t.chattering
+    ] or ["- none"]
+    lines += ["", "瞬時警報 Fleeting alarms"]
+    lines += [
+        f"- {at(f.raised_at)} {f.rule_key} on {f.device_code}: {_n(f.active_s)} s" for f in t.fleeting
+    ] or ["- none"]
+    lines += ["", "陳舊警報 Stale alarms"]
+    lines += [
+        f"- {s.rule_key} on {s.device_code}: raised {at(s.raised_at)}, "
+        + (f"cleared {at(s.cleared_at)}" if s.cleared_at else "still active")
+        + f", {_n(s.active_h)} h"
+        for s in t.stale
+    ] or ["- none"]
+    lines += ["", "擱置 Shelves"]
+    lines += [
+        f"- {s.rule_key} on {s.device_code}: {at(s.shelved_from)} to {at(s.shelved_to)}, "
+        f"{_n(s.hours_in_period)} h in the period, by {s.created_by}: {s.reason}"
+        for s in t.shelves
+    ] or ["- none"]
+    lines += ["", "優先等級分布 Priority distribution"]
+    lines += [
+        f"- {p.severity.value}: {p.alarms} alarms, {_n(p.share_pct)} % "
+        f"(recommended about {_n(p.recommended_pct)} %)"
+        for p in t.priorities
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:

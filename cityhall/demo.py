@@ -20,9 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall.accounts import create_user
+from cityhall.alarm_health import last_full_week
 from cityhall.assets import DEVICE_QUANTITIES, import_assets, load_yaml, seed_path
 from cityhall.broker import EmbeddedBroker
 from cityhall.db import make_engine, make_sessionmaker, transaction
+from cityhall.demo_alarms import seed_alarm_history
 from cityhall.energy.daily import REGISTERS
 from cityhall.energy.periods import TAIPEI
 from cityhall.energy.register import MeterRegister, configured_register
@@ -70,6 +72,7 @@ class DemoStack:
     session_factory: sessionmaker[Session]
     admin_password: str
     history: DemoHistory | None = None
+    alarm_week: str = ""  # the ISO week of the alarm history the demo seeded
     pages: list[DemoPage] = field(default_factory=list)
     stops: list[Callable[[], None]] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -332,6 +335,7 @@ def demo_pages(factory: sessionmaker[Session]) -> list[DemoPage]:
     return [
         DemoPage("Operations console 主控台", "/", console),
         DemoPage("Crew jobs 維修工單", "/crew", console),
+        DemoPage("Alarm health 警報健康週報", "/alarm-health", console),
         DemoPage("Venues 場地借用", "/venues/calendar", "anyone"),
         DemoPage("Venue week 場地週曆", f"/venues/calendar/{hall}", "anyone"),
         DemoPage("Venue application 場地申請", f"/venues/calendar/{hall}/apply", "anyone"),
@@ -373,6 +377,8 @@ def banner(stack: DemoStack, base: str) -> str:
         '"replace": true}\n'
         f"    files        {base}/reports/<id>.pdf  .html  .xlsx\n"
         f"  Tickets (API)  {base}/tickets   Alarms {base}/alarms\n"
+        f"  Alarm health   {base}/alarm-health: {stack.alarm_week}, the alarm history the demo seeded "
+        f"(GET {base}/alarms/health)\n"
         f"  Health         {base}/health     Metrics {base}/metrics\n"
         f"  MQTT broker    mqtt://{settings.mqtt_host}:{settings.mqtt_port} (embedded)\n"
         f"  Database       {settings.database_url}\n"
@@ -430,6 +436,10 @@ def start_demo(
         # The register the API reads too (configured_register caches it): the seed, in the demo.
         _seed_conservation(session, configured_register(settings), datetime.now(UTC))
         _seed_training(session, datetime.now(UTC))
+        # Last week's alarms, so the alarm-health report has a week to assess (docs/alarm-health.md).
+        alarm_week = last_full_week(datetime.now(UTC))
+        seeded = seed_alarm_history(session, week_start=alarm_week.since)
+    log.info("demo_alarm_history", week=alarm_week.week, alarms=seeded)
     store = SqlStore(engine)
     with factory() as session:
         devices = simulated(records_from_register(session), seed=DEFAULT_SEED)
@@ -440,6 +450,7 @@ def start_demo(
         admin_password=_ensure_admin(factory),
         history=history,
         pages=demo_pages(factory),
+        alarm_week=alarm_week.week or "",
     )
     stack.stops.append(broker.stop)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from cityhall.cli import app
-from cityhall.db import make_engine, make_sessionmaker
+from cityhall.db import make_engine, make_sessionmaker, transaction
 from cityhall.models import AuditEntry, Device, Role, User
 from cityhall.security import verify_password
+from tests.alarm_story import add_week, register
 
 runner = CliRunner()
 
@@ -132,3 +134,84 @@ def test_demo_says_at_once_that_its_port_is_taken(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"port {port} on 127.0.0.1 is taken" in result.output
     assert not (tmp_path / "demo").exists()  # nothing was started
+
+
+@pytest.fixture
+def alarm_week(database: str) -> str:
+    """tests/alarm_story.py's week (2026-W49) in the upgraded database."""
+    engine = make_engine(database)
+    with transaction(make_sessionmaker(engine)) as session:
+        add_week(session, register(session))
+    engine.dispose()
+    return database
+
+
+def test_alarms_health_as_text(alarm_week: str) -> None:
+    """The figures worked out by hand in tests/test_alarm_health.py, as people read them."""
+    result = runner.invoke(app, ["alarms", "health", "--week", "2026-W49"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "警報系統健康報告 Alarm-system health: 2026-W49, 2026-11-30 to 2026-12-06 (Asia/Taipei), 全部場域 all sites"
+    )
+    assert "- 警報總數 Alarms raised: 42 alarms" in lines
+    assert any(
+        line.startswith(
+            "- 每日平均警報數 Alarms per day, average: 6 alarms/day [acceptable]; per operator: about 150"
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith("- 10 分鐘內最多警報數 Most alarms in one 10 minutes: 13 alarms/10 min [misses]")
+        for line in lines
+    )
+    assert "- 警報氾濫時間占比 Time in alarm flood: 0.2 % [meets]" in result.output
+    assert "- MZ MZ civic center: 27 alarms, 3.86 a day, peak 13 in 10 min, 0.2 % in flood" in lines
+    assert any(
+        line.startswith("  1. co2-high on yh-1 (YH): 7 alarms, 16.67 %, cumulative 16.67 %; shelve:")
+        for line in lines
+    )
+    assert "- 2026-12-02 14:00 to 14:20: 24 alarms, peak 13 in 10 min; comms-lost@mz-11 x3" in result.output
+    assert "- water-leak on yh-3: raised 2026-11-28 12:00, cleared 2026-12-01 12:00, 72 h" in lines
+    assert "- low: 27 alarms, 64.29 % (recommended about 80 %)" in lines
+
+
+def test_alarms_health_as_json_for_one_site(alarm_week: str) -> None:
+    result = runner.invoke(
+        app, ["alarms", "health", "--week", "2026-W49", "--site", "YH", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["scope"]["site"] == "YH"
+    assert body["sites"] == []
+    figures = {f["key"]: f for f in body["scope"]["figures"]}
+    assert figures["alarms_total"]["value"] == 15
+    assert figures["alarms_per_10min_peak"]["unit"] == "alarms/10 min"
+    assert body["lists"]["stale"] == {"total": 3, "href": "/alarms/health/stale?week=2026-W49&site=YH"}
+    wide = runner.invoke(app, ["alarms", "health", "--since", "2026-11-30T00:00:00+08:00", "--until",
+                               "2026-12-07T00:00:00+08:00", "--chatter-window", "120", "--format", "json"])  # fmt: skip
+    assert wide.exit_code == 0, wide.output
+    chatter = next(f for f in json.loads(wide.output)["scope"]["figures"] if f["key"] == "chattering_alarms")
+    assert chatter["value"] == 9  # Thursday's three co2-high raises within two minutes join in
+
+
+BAD_HEALTH_OPTIONS = [  # options, what the message says
+    (["--week", "2026-49"], "--week: a week looks like 2026-W49, not '2026-49'"),
+    (["--since", "0001-01-01T00:00:00+00:00"], "--since: since must lie between the years 2000 and 2100"),
+    (["--since", "2026-12-01T00:00:00Z", "--until", "9999-12-31T23:59:59Z"], "--until: until must lie"),
+    (["--since", "last monday"], "--since: 'last monday' is not a date and time"),
+    (["--since", "2026-12-01T00:00:00"], "--since: since needs a UTC offset"),
+    (["--week", "2026-W49", "--site", "XX"], "--site: no site 'XX' (sites: MZ, YH)"),
+    (
+        ["--week", "2026-W49", "--since", "2026-12-01T00:00:00Z"],
+        "--week: give either week or since/until",
+    ),
+]
+
+
+def test_alarms_health_refuses_bad_options(alarm_week: str) -> None:
+    for args, message in BAD_HEALTH_OPTIONS:
+        result = runner.invoke(app, ["alarms", "health", *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output

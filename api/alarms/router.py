@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 from pydantic import AwareDatetime
 
 from api.alarms import service
-from api.alarms.dependencies import ValidAlarm
+from api.alarms.dependencies import Acknowledger, Reader, ValidAlarm
 from api.alarms.schemas import AlarmRead, ShelfCreate, ShelfRead, ShelveRequest
-from api.deps import Principal, SessionDep, require_roles
+from api.deps import SessionDep
 from api.pagination import Page, PageDep, paginate
 from cityhall import maintenance
-from cityhall.models import AlarmState, Role, Severity
+from cityhall.models import AlarmState, Severity
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
-
-Reader = Annotated[
-    Principal,
-    Depends(require_roles(Role.FACILITY_MANAGER, Role.MAINTENANCE_CREW, Role.ENERGY_COMMITTEE, Role.AUDITOR)),
-]
-Acknowledger = Annotated[Principal, Depends(require_roles(Role.FACILITY_MANAGER, Role.MAINTENANCE_CREW))]
 
 
 @router.get("", response_model=Page[AlarmRead])

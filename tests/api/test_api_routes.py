@@ -84,6 +84,7 @@ def test_only_health_metrics_and_sign_in_are_public(app: FastAPI) -> None:
         "/training",
         "/training/department",
         "/training/sessions/{session_id}/sheet",
+        "/alarm-health",  # the weekly alarm-health report, the same kind of shell
     }
     api_docs = {  # Swagger UI, ReDoc and their files, as FastAPI's own were: they show the public schema
         "/docs",

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityhall import maintenance
+from cityhall.alarm_health import HealthLimits, assess_stored, week_period
 from cityhall.assets import import_assets, load_yaml, seed_path
 from cityhall.db import make_engine, make_sessionmaker, transaction
 from cityhall.energy.daily import rollup_registers
@@ -75,6 +76,7 @@ from simulators.fleet import records_from_document, simulated
 from simulators.modes import run_backfill
 from simulators.scenario import load_scenario, plan
 from tests import servers
+from tests.alarm_story import MONDAY, add_week, register
 from tests.energy.conftest import seed_register
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1015,3 +1017,88 @@ def test_alarm_annotations_come_from_the_events_measurement(loaded: Loaded) -> N
     devices = {b: {row[3] for s in series for row in s["values"]} for b, series in results.items()}
     assert devices["MZ-DORM"] == {"MZ-DORM-WM-MAIN", "MZ-DORM-2F-AC-201", "MZ-DORM-5F-CS-501"}
     assert devices["YH-A"] == {"YH-A-EM-MAIN", "YH-A-3F-CS-01"}
+
+
+# --- the alarm-health panels, on the alarm-health test week, against cityhall.alarm_health ---
+
+HEALTH_WEEK = (MONDAY, MONDAY + timedelta(days=7))  # 2026-W49, tests/alarm_story.py
+HEALTH_PANELS = (
+    "Alarms raised per 10 minutes, flood line",
+    "Most alarms in 10 minutes",
+    "Time in alarm flood",
+    "Bad actors: the 10 most frequent alarms",
+)
+
+
+@pytest.fixture(scope="module")
+def alarm_week() -> Iterator[Engine]:
+    """A fresh PostgreSQL database holding tests/alarm_story.py's week (no InfluxDB needed)."""
+    if servers.postgres_url() is None:
+        servers.require_service(
+            "PostgreSQL", "no PostgreSQL server answers; run scripts/install-system-deps.sh"
+        )
+    url = servers.fresh_postgres_database("cityhall_grafana_health")
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        add_week(session, register(session))
+    yield engine
+    engine.dispose()
+    servers.drop_postgres_database(url)
+
+
+def _run_sql(engine: Engine, title: str, span: Span = HEALTH_WEEK) -> list[dict[str, Any]]:
+    q = _query("alarms-tickets.json", title)
+    sent = postgres_sql(q.text, {}, *span)
+    assert not _LEFTOVER.search(sent), (q.id, sent)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(sent))]
+
+
+def test_alarm_health_panels_are_on_the_alarms_dashboard() -> None:
+    titles = {
+        q.where.split(" ", 1)[1].rsplit(" ", 1)[0] for q in QUERIES if q.dashboard == "alarms-tickets.json"
+    }
+    assert set(HEALTH_PANELS) <= titles
+    per_10_min = next(
+        p for p in load_dashboards()["alarms-tickets.json"]["panels"] if p["title"] == HEALTH_PANELS[0]
+    )
+    steps = per_10_min["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps[-1]["value"] == HealthLimits().flood_above  # the flood line is the report's flood level
+    assert per_10_min["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line"
+
+
+def test_alarm_health_panels_give_the_reports_figures(alarm_week: Engine) -> None:
+    """On the same alarms, each panel gives what cityhall.alarm_health gives, and the figures worked out by hand
+    in tests/test_alarm_health.py."""
+    with make_sessionmaker(alarm_week)() as session:
+        health = assess_stored(
+            session, period=week_period("2026-W49"), now=HEALTH_WEEK[1] + timedelta(days=1)
+        )
+
+    rows = _run_sql(alarm_week, HEALTH_PANELS[0])
+    grafana = {(r["metric"], datetime.fromtimestamp(float(r["time"]), UTC)): int(r["value"]) for r in rows}
+    report = {(s.site, i.start): i.alarms for s in health.sites for i in s.tally.per_interval}
+    assert grafana == report
+    assert grafana[("MZ", datetime(2026, 12, 2, 14, tzinfo=TAIPEI))] == 13  # Wednesday 14:00-14:10
+    assert sum(grafana.values()) == 42
+
+    ((peak,),) = [tuple(r.values()) for r in _run_sql(alarm_week, HEALTH_PANELS[1])]
+    assert peak == health.scope.figure("alarms_per_10min_peak").value == 13
+    ((flood,),) = [tuple(r.values()) for r in _run_sql(alarm_week, HEALTH_PANELS[2])]
+    assert float(flood) == pytest.approx(health.scope.figure("flood_time_pct").value)
+    assert float(flood) == pytest.approx(100 * 2 / 1008)
+
+    table = _run_sql(alarm_week, HEALTH_PANELS[3])
+    assert [(r["rule_key"], r["device"], r["site"], r["alarms"]) for r in table] == [
+        (b.rule_key, b.device_code, b.site_code, b.alarms) for b in health.scope.tally.bad_actors[:10]
+    ]
+    assert [(float(r["share_pct"]), float(r["cumulative_pct"])) for r in table[:3]] == [
+        (16.67, 16.67),  # co2-high on yh-1: 7 of 42
+        (9.52, 26.19),  # temperature-spike on yh-2: 4
+        (7.14, 33.33),  # comms-lost on mz-11: 3
+    ]
+    assert float(table[-1]["cumulative_pct"]) == pytest.approx(
+        health.scope.figure("top10_share_pct").value, abs=0.005
+    )
+    assert float(table[-1]["cumulative_pct"]) == 50.0  # 21 of 42

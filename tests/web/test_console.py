@@ -29,6 +29,7 @@ REPORT_KWH = {"unit": "kWh", "current": 468841.0, "last_year": 504852.3, "change
 # Every module's pages, linked from the console (the demo's banner lists the rest: tests/e2e/test_demo.py).
 MODULE_LINKS = (
     "/crew",
+    "/alarm-health",
     "/venues/calendar",
     "/venues/book",
     "/venues/queue",
