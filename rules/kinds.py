@@ -370,8 +370,9 @@ class LeakRule(_Base):
             day += timedelta(days=1)
         return out
 
-    def limit(self, summary: Summary, cell_start: datetime, first_us: int) -> float:
-        """The flow above which a reading in the quarter hour starting at `cell_start` is flowing."""
+    def limit(self, summary: Summary, cell_start: datetime, first_us: int) -> tuple[float, bool]:
+        """The flow above which a reading in the quarter hour starting at `cell_start` is flowing, and
+        whether that quarter hour is known to be dry (no night of its history drew water)."""
         means: list[float] = []
         for back in range(self.nights, 0, -1):  # oldest first
             begin = us(cell_start - timedelta(days=back))
@@ -379,10 +380,11 @@ class LeakRule(_Base):
                 continue
             means.extend(stats.mean for _, stats in summary.cells(begin, begin + CELL_US))
         if len(means) < self.min_nights:
-            return self.zero_below
+            return self.zero_below, False
         usual = math.fsum(means) / len(means)
         spread = math.sqrt(math.fsum((m - usual) ** 2 for m in means) / len(means))
-        return usual + max(self.k_sigma * spread, abs(usual) * self.pct / 100, self.zero_below)
+        limit = usual + max(self.k_sigma * spread, abs(usual) * self.pct / 100, self.zero_below)
+        return limit, max(means) <= self.zero_below
 
     def judge(
         self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None
@@ -392,19 +394,24 @@ class LeakRule(_Base):
         summary = Summary(window, sealed)
         first_us = us(ceil_cell(now - self.lookback))
         spans: list[tuple[int, int, Callable[[float], bool]]] = []
+        dry: list[bool] = []  # per span: its quarter hour is known to draw no water at night
         for night_lo, hi in self._nights(window, bisect.bisect_left(window, (self.raw_from(now),))):
             lo = night_lo
             while lo < hi:  # one span per quarter hour, each with its own limit
                 cell_start = floor_cell(window[lo][0])
                 end = min(hi, bisect.bisect_left(window, (cell_start + CELL,), lo))
-                spans.append((lo, end, _above(self.limit(summary, cell_start, first_us))))
+                limit, known_dry = self.limit(summary, cell_start, first_us)
+                spans.append((lo, end, _above(limit)))
+                dry.append(known_dry)
                 lo = end
         finding = _held_spans(window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
         if finding is None or finding.status is not Status.BREACH or self.interval_mean:
             return finding
         since = bisect.bisect_left(window, (finding.since,))
-        count = sum(max(0, hi - max(lo, since)) for lo, hi, _ in spans)
-        if count >= self.samples:
+        run = [(lo, hi, d) for (lo, hi, _), d in zip(spans, dry, strict=True) if hi > since]
+        # In quarter hours known to be dry, any flow is news: the duration alone decides. Elsewhere a
+        # flowing reading may be a flush, and only `samples` of them in a row tell a leak.
+        if all(d for _, _, d in run) or sum(hi - max(lo, since) for lo, hi, _ in run) >= self.samples:
             return finding
         return Finding(Status.PENDING, finding.since, finding.value, finding.latest)
 

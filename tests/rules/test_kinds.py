@@ -360,6 +360,18 @@ def test_leak_three_readings_with_a_flush_under_way_are_no_evidence() -> None:
     assert status(LEAK.specialise(meter).judge(series([0.2] * 4), now=MONDAY + Q * 4)) is Status.BREACH
 
 
+def test_leak_in_a_building_whose_nights_are_dry_any_flow_is_news() -> None:
+    """15-minute readings of the flow of the moment: where the last nights drew no water at all in that
+    quarter hour (an office building), four flowing readings over 30 minutes are a leak; where they drew
+    some (an occupied dormitory), they may be flushes, and `samples` readings are needed."""
+    rule = replace(LEAK, night_from=time(0), night_to=time(6))
+    tonight = datetime(2026, 7, 20, 0, 0, tzinfo=TAIPEI).astimezone(UTC)
+    for history, expected in ((0.0, Status.BREACH), (0.02, Status.PENDING)):
+        past = [(tonight - timedelta(days=d) + q * Q, history) for d in range(7, 0, -1) for q in range(24)]
+        window = past + [(tonight + q * Q, 0.2) for q in range(3)]
+        assert status(rule.judge(window, now=window[-1][0])) is expected
+
+
 def _dorm_nights(rng: random.Random, nights: int, leak: float) -> list[tuple[datetime, float]]:
     """15-minute interval means of an occupied dormitory's night, 01:00-05:00 Taipei, for `nights` nights
     ending with tonight: flushes as Poisson arrivals (about 3 a quarter hour, 6 L each), plus `leak` m3/h
