@@ -36,6 +36,8 @@ log = structlog.get_logger(__name__)
 # Readings per store write in backfill: large enough to amortise a round trip, small enough for one request.
 BACKFILL_BATCH_READINGS = 20_000
 _CONNECT_TIMEOUT_S = 30.0
+# How long a live run that ends waits for the broker to take what paho still holds.
+_FLUSH_TIMEOUT_S = 30.0
 
 Message = tuple[bytes, bytes]
 
@@ -218,19 +220,24 @@ class LiveRun:
             started = time.monotonic()
             step_s = self.sim.step.total_seconds() / self.speed
             index = 0
+            last: mqtt.MQTTMessageInfo | None = None
             while not self._stop.is_set():
                 if until is not None and self.sim.time_of(index) >= until:
                     break
                 tick = self.sim.tick()
                 sent = 0
                 for topic, payload in self.encoder.messages(tick):
-                    self._client.publish(topic.decode(), payload, qos=self.qos)
+                    last = self._client.publish(topic.decode(), payload, qos=self.qos)
                     sent += 1
                 self.published += sent
                 if on_tick is not None:
                     on_tick(tick, sent)
                 index += 1
                 self._stop.wait(max(0.0, started + index * step_s - time.monotonic()))
+            # paho sends in order: once the last message is out (acknowledged at QoS 1), all of them are.
+            # Without a broker (it went away, or the demo is shutting down) there is nothing to wait for.
+            if last is not None and self._client.is_connected():
+                last.wait_for_publish(_FLUSH_TIMEOUT_S)
         finally:
             self._client.disconnect()
             self._client.loop_stop()
