@@ -144,7 +144,7 @@ class FaultKindInfo:
 
 
 def _after_hours(m: Moment, d: SimulatedDevice) -> bool:
-    return not m.cooling(d.use) if d.kind is DeviceKind.AIR_CONDITIONER else m.occupancy[d.use] < IN_USE_SHARE
+    return not d.cooling(m) if d.kind is DeviceKind.AIR_CONDITIONER else m.occupancy[d.use] < IN_USE_SHARE
 
 
 CATALOGUE: dict[FaultKind, FaultKindInfo] = {
@@ -216,7 +216,7 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             frozenset({DeviceKind.CONTACT_SENSOR}),
             NoParams,
             "door or window open (open_state=1) while the space's air-conditioner cools",
-            window=lambda m, d: d.space_has_ac and m.cooling(d.use),
+            window=lambda m, d: d.space_has_ac and d.cooling(m),
             window_text="the space's air-conditioner is cooling",
         ),
         FaultKindInfo(

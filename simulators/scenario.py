@@ -7,6 +7,7 @@ the file, the line and the field (docs/simulators.md shows the format).
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +20,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from cityhall.assets import DEVICE_QUANTITIES, YamlSource
 from cityhall.contract import QUANTITIES, PayloadFormat
-from cityhall.models import DeviceKind
-from simulators.devices import Moment, SimulatedDevice
+from cityhall.models import BuildingUse, DeviceKind, SpaceKind
+from cityhall.reporting import effective
+from simulators.devices import MeterRole, Moment, SimulatedDevice
 from simulators.engine import Simulation
 from simulators.faults import CATALOGUE, DriftParams, Fault, FaultKind, SpikeParams
 from simulators.fleet import ScaleSpec
 from simulators.formats import SUPPORTED_QUANTITIES
+from simulators.realism import DevicePhysics, Realism, RealismSpec
 from simulators.weather import TainanWeather
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -101,6 +104,7 @@ class ScenarioSpec(_Spec):
     device_kinds: tuple[DeviceKind, ...] | None = None
     scale: ScaleSpec | None = None
     formats: FormatsSpec = FormatsSpec()
+    realism: RealismSpec | None = None
     faults: tuple[FaultSpec, ...] = ()
 
     @field_validator("start")
@@ -242,6 +246,10 @@ def plan(scenario: Scenario, devices: Sequence[SimulatedDevice], *, start: datet
         if building not in known_buildings:
             problems.append(f"{where(('buildings', i))}: unknown building {building!r}")
     formats = _formats(scenario, wanted, problems)
+    for d in wanted:
+        d.reporting = effective(d.kind, formats[d.code], d.register_reporting, DEVICE_QUANTITIES[d.kind])
+    if spec.realism is not None:
+        _realism(scenario, spec.realism, wanted, problems)
     check = _Checking(scenario, by_code, run_start, end, TainanWeather(spec.seed))
     faults: list[Fault] = []
     for i, entry in enumerate(spec.faults):
@@ -264,19 +272,70 @@ def _formats(
             problems.append(f"{scenario.where(('formats', 'by_device', code))}: unknown device {code!r}")
     out = {}
     for d in devices:
-        fmt = spec.by_device.get(d.code, spec.by_kind.get(d.kind, PayloadFormat.NATIVE))
+        fmt = spec.by_device.get(d.code, spec.by_kind.get(d.kind, d.payload_format))
         missing = set(DEVICE_QUANTITIES[d.kind]) - SUPPORTED_QUANTITIES[fmt]
         if missing:
-            loc: Loc = (
-                ("formats", "by_device", d.code)
-                if d.code in spec.by_device
-                else ("formats", "by_kind", d.kind.value)
-            )
+            loc: Loc = ("formats",)
+            if d.code in spec.by_device:
+                loc = ("formats", "by_device", d.code)
+            elif d.kind in spec.by_kind:
+                loc = ("formats", "by_kind", d.kind.value)
+            said = "" if len(loc) > 1 else " (the register's payload_format; give the device another here)"
             problems.append(
                 f"{scenario.where(loc)}: {fmt} cannot carry {', '.join(sorted(missing))} of {d.kind} {d.code}"
+                + said
             )
         out[d.code] = fmt
     return out
+
+
+def _realism(
+    scenario: Scenario, spec: RealismSpec, devices: list[SimulatedDevice], problems: list[str]
+) -> None:
+    """Check the devices a realism block names, then give every device its physics."""
+    by_code = {d.code: d for d in devices}
+
+    def named(loc: Loc, code: str, kind: DeviceKind) -> None:
+        device = by_code.get(code)
+        if device is None:
+            problems.append(f"{scenario.where(loc)}: unknown device {code!r}")
+        elif device.kind is not kind:
+            problems.append(f"{scenario.where(loc)}: {device.code} is a {device.kind}; expected a {kind}")
+
+    timers = spec.lighting.timers if spec.lighting is not None else ()
+    for i, timer in enumerate(timers):
+        for j, code in enumerate(timer.devices):
+            named(("realism", "lighting", "timers", i, "devices", j), code, DeviceKind.ELECTRICITY_METER)
+    rates = spec.contacts.by_device if spec.contacts is not None else {}
+    for code in rates:
+        named(("realism", "contacts", "by_device", code), code, DeviceKind.CONTACT_SENSOR)
+    realism = Realism(spec, scenario.spec.seed)
+    dorm, contacts = spec.dormitory, spec.contacts
+    for d in devices:
+        is_meter = d.kind is DeviceKind.ELECTRICITY_METER
+        draws_water = (
+            dorm is not None
+            and d.kind is DeviceKind.WATER_METER
+            and d.use is BuildingUse.DORMITORY
+            and d.role is not MeterRole.WATER_HEATER
+        )
+        d.physics = DevicePhysics(
+            realism,
+            random.Random(f"{scenario.spec.seed}:{d.code}:realism"),  # noqa: S311 - simulation, not security
+            dorm_room=d.space_kind is SpaceKind.DORMITORY_ROOM,
+            lit_on_days_off=is_meter and d.role is MeterRole.LIGHTING and d.use is not BuildingUse.DORMITORY,
+            timers=tuple(t for t in timers if d.code in t.devices),
+            draws_per_h=(
+                d.building_beds * dorm.bed_share * dorm.night_draws_per_resident_h
+                if draws_water and dorm is not None
+                else 0.0
+            ),
+            openings_per_h=(
+                rates.get(d.code, contacts.openings_per_h)
+                if contacts is not None and d.kind is DeviceKind.CONTACT_SENSOR
+                else 0.0
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
