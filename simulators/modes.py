@@ -79,7 +79,9 @@ class Encoder:
                 self._native[code] = (readings_topic(prefix, code).encode(), f'{{"device":"{code}","ts":"')
 
     def messages(self, tick: Tick) -> Iterator[Message]:
-        """Every message of one instant."""
+        """Every message of one instant: those with a time of their own first (they happened before it)."""
+        for device, values, ts in tick.stamped:
+            yield from self._encoded(device.code, values, ts, utc_stamp(ts))
         stamp = utc_stamp(tick.ts)
         native = self._native
         for device, values in tick.samples:
@@ -88,11 +90,17 @@ class Encoder:
                 body = ",".join([f'"{key}":{value!r}' for key, value in values.items()])
                 yield head[0], f'{head[1]}{stamp}","values":{{{body}}}}}'.encode()
                 continue
-            fmt = self.formats.get(device.code, PayloadFormat.NATIVE)
-            for topic, payload in encode(
-                fmt, device=device.code, ts=tick.ts, values=values, prefix=self.prefix
-            ):
-                yield topic.encode(), payload
+            yield from self._encoded(device.code, values, tick.ts, stamp)
+
+    def _encoded(self, code: str, values: dict[str, float], ts: datetime, stamp: str) -> Iterator[Message]:
+        head = self._native.get(code)
+        if head is not None:
+            body = ",".join([f'"{key}":{value!r}' for key, value in values.items()])
+            yield head[0], f'{head[1]}{stamp}","values":{{{body}}}}}'.encode()
+            return
+        fmt = self.formats.get(code, PayloadFormat.NATIVE)
+        for topic, payload in encode(fmt, device=code, ts=ts, values=values, prefix=self.prefix):
+            yield topic.encode(), payload
 
 
 def write_truth(plan: Plan, out_dir: Path, run_id: str) -> Path:
@@ -134,7 +142,7 @@ def run_fast(plan: Plan, publisher: BatchPublisher, *, prefix: str, show_progres
         task = progress.add_task(f"fast {plan.name}", total=sim.count_until(plan.end), rate="")
         for tick in sim.ticks(plan.end):
             stats.messages += publisher.publish_many(encoder.messages(tick))
-            stats.readings += sum(len(v) for _, v in tick.samples)
+            stats.readings += sum(len(v) for _, v in tick.samples) + sum(len(m[1]) for m in tick.stamped)
             stats.instants += 1
             elapsed = time.perf_counter() - started
             progress.update(task, advance=1, rate=f"{stats.messages / max(elapsed, 1e-9):,.0f} msg/s")
@@ -159,12 +167,15 @@ def run_backfill(
     with progress_bar(enabled=show_progress) as progress:
         task = progress.add_task(f"backfill {plan.name}", total=sim.count_until(plan.end), rate="")
         for tick in sim.ticks(plan.end):
+            for device, values, stamped_at in tick.stamped:
+                at = stamped_at.astimezone(UTC)
+                batch.extend(Reading(device.code, key, at, value) for key, value in values.items())
             ts = tick.ts.astimezone(UTC)
             for device, values in tick.samples:
                 code = device.code
                 batch.extend(Reading(code, key, ts, value) for key, value in values.items())
             stats.instants += 1
-            stats.messages += len(tick.samples)
+            stats.messages += len(tick.samples) + len(tick.stamped)
             if len(batch) >= batch_readings:
                 store.write(batch, tags)
                 stats.readings += len(batch)

@@ -10,7 +10,7 @@ import itertools
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +21,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from cityhall.assets import DEVICE_QUANTITIES, YamlSource
 from cityhall.contract import QUANTITIES, PayloadFormat
 from cityhall.models import BuildingUse, DeviceKind, SpaceKind
-from cityhall.reporting import effective
+from cityhall.reporting import MAX_INTERVAL_S, ReportingMode, ReportingSpec, effective, overlay
 from simulators.devices import MeterRole, Moment, SimulatedDevice
+from simulators.emission import period_due, phase_s
 from simulators.engine import Simulation
 from simulators.faults import CATALOGUE, DriftParams, Fault, FaultKind, SpikeParams
 from simulators.fleet import ScaleSpec
@@ -81,6 +82,16 @@ class FormatsSpec(_Spec):
     by_device: dict[str, PayloadFormat] = {}
 
 
+class ReportingBlock(_Spec):
+    """How the devices report on the wire: their register's reporting, with this scenario's word over it per
+    device kind and per device (a device entry wins). Without the block, every device sends every step."""
+
+    # The heartbeat of an on-change device whose reporting declares none.
+    heartbeat_s: Annotated[float, Field(ge=1, le=MAX_INTERVAL_S)] = 900.0
+    by_kind: dict[DeviceKind, ReportingSpec] = {}
+    by_device: dict[str, ReportingSpec] = {}
+
+
 class FaultSpec(_Spec):
     """One fault as written: kind, device, when (offset from the run start, or a time with offset)."""
 
@@ -104,6 +115,7 @@ class ScenarioSpec(_Spec):
     device_kinds: tuple[DeviceKind, ...] | None = None
     scale: ScaleSpec | None = None
     formats: FormatsSpec = FormatsSpec()
+    reporting: ReportingBlock | None = None
     realism: RealismSpec | None = None
     faults: tuple[FaultSpec, ...] = ()
 
@@ -221,6 +233,7 @@ class Plan:
             step=spec.step,
             weather=TainanWeather(spec.seed),
             faults=self.faults,
+            report=spec.reporting is not None,
         )
 
 
@@ -246,8 +259,7 @@ def plan(scenario: Scenario, devices: Sequence[SimulatedDevice], *, start: datet
         if building not in known_buildings:
             problems.append(f"{where(('buildings', i))}: unknown building {building!r}")
     formats = _formats(scenario, wanted, problems)
-    for d in wanted:
-        d.reporting = effective(d.kind, formats[d.code], d.register_reporting, DEVICE_QUANTITIES[d.kind])
+    _reporting(scenario, wanted, formats, problems)
     if spec.realism is not None:
         _realism(scenario, spec.realism, wanted, problems)
     check = _Checking(scenario, by_code, run_start, end, TainanWeather(spec.seed))
@@ -256,6 +268,8 @@ def plan(scenario: Scenario, devices: Sequence[SimulatedDevice], *, start: datet
         fault = _fault(check, i, entry, problems)
         if fault is not None:
             faults.append(fault)
+    if spec.reporting is not None:
+        _onto_messages(check, faults, problems)
     _overlaps(scenario, faults, problems)
     if problems:
         raise scenario.error(problems)
@@ -287,6 +301,44 @@ def _formats(
             )
         out[d.code] = fmt
     return out
+
+
+def _reporting(
+    scenario: Scenario, devices: list[SimulatedDevice], formats: dict[str, PayloadFormat], problems: list[str]
+) -> None:
+    """Give each device its effective reporting: kind, payload family, register, then this scenario's word."""
+    block = scenario.spec.reporting or ReportingBlock()
+    by_code = {d.code: d for d in devices}
+    for kind, kind_spec in block.by_kind.items():
+        _resolution_problems(scenario, ("reporting", "by_kind", kind.value), kind_spec, kind, problems)
+    for code, device_spec in block.by_device.items():
+        device = by_code.get(code)
+        if device is None:
+            problems.append(f"{scenario.where(('reporting', 'by_device', code))}: unknown device {code!r}")
+        else:
+            _resolution_problems(
+                scenario, ("reporting", "by_device", code), device_spec, device.kind, problems
+            )
+    for d in devices:
+        quantities = DEVICE_QUANTITIES[d.kind]
+        reporting = effective(d.kind, formats[d.code], d.register_reporting, quantities)
+        for said in (block.by_kind.get(d.kind), block.by_device.get(d.code)):
+            if said is not None:
+                reporting = overlay(reporting, said, quantities)
+        if reporting.mode is ReportingMode.ON_CHANGE and reporting.interval_s is None:
+            reporting = replace(reporting, interval_s=block.heartbeat_s)
+        d.reporting = reporting
+
+
+def _resolution_problems(
+    scenario: Scenario, here: Loc, said: ReportingSpec, kind: DeviceKind, problems: list[str]
+) -> None:
+    measured = DEVICE_QUANTITIES[kind]
+    for quantity in said.unknown_quantities(measured):
+        problems.append(
+            f"{scenario.where((*here, 'resolution', quantity))}: a {kind} does not measure {quantity}; "
+            f"it measures {', '.join(measured)}"
+        )
 
 
 def _realism(
@@ -441,6 +493,36 @@ def _window_problem(
             )
         ts += check.scenario.spec.step
     return None
+
+
+def _onto_messages(check: _Checking, faults: list[Fault], problems: list[str]) -> None:
+    """Move each one-sample fault on a device that sends every few steps onto its first message from the
+    fault's start, so that it shows; the ground truth then names that message's time."""
+    step = check.scenario.spec.step
+    step_s = step.total_seconds()
+    for fault in faults:
+        reporting = fault.device.reporting
+        interval_s = reporting.interval_s
+        if (
+            not CATALOGUE[fault.kind].instant
+            or reporting.mode is not ReportingMode.PERIODIC
+            or not interval_s
+        ):
+            continue
+        phase = phase_s(fault.device.code, interval_s)
+        ts = fault.start
+        while ts < check.run_end and not (
+            ts == check.run_start
+            or period_due(ts.timestamp(), step_s=step_s, interval_s=interval_s, phase=phase)
+        ):
+            ts += step
+        if ts >= check.run_end:
+            problems.append(
+                f"line {fault.line}, faults[{fault.index}].start: {fault.device.code} sends no message "
+                f"between {fault.start.isoformat()} and the end of the run"
+            )
+            continue
+        fault.start, fault.end = ts, ts + step
 
 
 def _line(scenario: Scenario, loc: Loc) -> int:

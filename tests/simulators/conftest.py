@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +31,21 @@ def plan_of(path: Path, *, without_faults: bool = False) -> Plan:
     spec = scenario.spec
     records = records_synthesized(spec.scale) if spec.scale else seed_records()
     return plan(scenario, simulated(records, seed=spec.seed))
+
+
+# Messages per device in time order: (time stamp, values).
+Wire = dict[str, list[tuple[datetime, dict[str, float]]]]
+
+
+def wire(plan: Plan, *, until: datetime | None = None) -> Wire:
+    """Every message the plan sends, per device, in time order."""
+    out: Wire = defaultdict(list)
+    for tick in plan.simulation().ticks(until or plan.end):
+        for device, values, ts in tick.stamped:
+            out[device.code].append((ts, values))
+        for device, values in tick.samples:
+            out[device.code].append((tick.ts, values))
+    return out
 
 
 def standard(name: str) -> Path:

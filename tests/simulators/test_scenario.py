@@ -133,6 +133,23 @@ buildings: [YH-A]
     ("block", "expected"),
     [
         (
+            "reporting: {by_device: {YH-A-NOPE: {interval_s: 60}}}",
+            "line 7, reporting.by_device.YH-A-NOPE: unknown device 'YH-A-NOPE'",
+        ),
+        (
+            "reporting:\n  by_kind:\n    contact_sensor: {resolution: {temperature_c: 0.1}}",
+            "line 9, reporting.by_kind.contact_sensor.resolution.temperature_c: a contact_sensor does not "
+            "measure temperature_c; it measures open_state",
+        ),
+        (
+            "reporting:\n  by_kind:\n    climate_sensor: {interval_s: 0}",
+            "line 9, reporting.by_kind.climate_sensor.interval_s: Input should be greater than or equal to 1",
+        ),
+        (
+            "reporting:\n  heartbeat_s: 900\n  by_device:\n    YH-A-1F-DC-01: {mode: sometimes}",
+            "line 10, reporting.by_device.YH-A-1F-DC-01.mode: Input should be 'periodic' or 'on_change'",
+        ),
+        (
             "realism:\n  lighting:\n    timers:\n      - {devices: [YH-A-3F-CS-01], hours: 18:00-22:00, share: 0.3}",
             "line 10, realism.lighting.timers[0].devices[0]: YH-A-3F-CS-01 is a climate_sensor; "
             "expected a electricity_meter",
@@ -156,7 +173,7 @@ buildings: [YH-A]
         ),
     ],
 )
-def test_bad_realism_named_by_line_and_field(
+def test_bad_reporting_and_realism_named_by_line_and_field(
     write_scenario: Callable[[str], Path], block: str, expected: str
 ) -> None:
     (problem,) = problems(write_scenario(BLOCKS + block + "\n"))
@@ -181,7 +198,7 @@ def test_the_register_payload_family_and_reporting_are_the_default(
     fixed = load_scenario(
         write_scenario(
             BLOCKS + "device_kinds: [electricity_meter, water_meter]\n"
-            "formats: {by_device: {YH-A-WM-MAIN: native}}\n"
+            "formats: {by_device: {YH-A-WM-MAIN: native}}\nreporting: {}\n"
         )
     )
     bound = plan(fixed, simulated(records, seed=1))
