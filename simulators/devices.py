@@ -274,7 +274,7 @@ class SimulatedDevice:
             case DeviceKind.CONTACT_SENSOR:
                 held_open = o is not None and o.force_open
                 if self.physics is not None and self.physics.openings_per_h:
-                    self.events = self.physics.openings(m.ts, hours * 3600, occ, held_open=held_open)
+                    self.events = self.physics.openings(m.ts, hours * 3600, occ)
                 return {"open_state": 1.0 if held_open else 0.0}
         raise ValueError(f"no value model for device kind {self.kind}")  # pragma: no cover - enum exhaustive
 

@@ -12,7 +12,8 @@ through when the device would send one:
   heartbeat repeats the last message's values). Events between steps (a door opened and closed) are sent at
   their own times.
 - after a silence (the start of the run, an outage): at once, as a device does when it reconnects.
-- hung (a fault): its last message again, unchanged, time stamp included, at its usual rhythm.
+- hung (a fault): its last message again, unchanged, time stamp included, at its usual rhythm; once it
+  recovers, a fresh message at once.
 
 An emitter keeps only its own device's state, so a device's messages never depend on other devices; the
 engine applies it the same way for every mode (live, fast, backfill).
@@ -54,6 +55,7 @@ class Emitter:
     __slots__ = (
         "_device",
         "_heartbeat_s",
+        "_hung",
         "_last",
         "_last_s",
         "_last_stamp",
@@ -79,6 +81,7 @@ class Emitter:
         self._last_stamp: datetime | None = None  # ... and its time stamp
         self._last_s = 0.0  # when the last message went out (seconds since the epoch)
         self._silent = True
+        self._hung = False
 
     def _quantised(self, values: dict[str, float]) -> dict[str, float]:
         if not self._rounded:
@@ -103,28 +106,31 @@ class Emitter:
     ) -> None:
         """Take the device's sample at `ts` (None: it sends nothing, e.g. offline) and the events since its
         last sample; append what it sends to `samples` (at `ts`) and `stamped` (at a time of their own)."""
+        if self._on_change and not (self._silent or self._hung):
+            # Events since the last sample, before whatever the device does at this one (fall silent, hang).
+            for at, event in events:
+                at_s = t_s - (ts - at).total_seconds()
+                self._heartbeats(ts, t_s, at_s, stamped)
+                sent = self._quantised(event)
+                if sent != self._last:
+                    self._last, self._last_stamp, self._last_s = sent, at, at_s
+                    stamped.append((self._device, sent, at))
         if values is None:
             self._silent = True
             return
         if hung:
+            self._hung = True
             self._repeat(ts, t_s, stamped)
             return
         rounded = self._quantised(values)
-        if self._silent or self._last is None:
-            self._silent = False
+        if self._silent or self._hung or self._last is None:
+            self._silent = self._hung = False
             self._send(rounded, ts, t_s, samples)
             return
         if not self._on_change:
             if period_due(t_s, step_s=self._step_s, interval_s=self._period_s, phase=self._phase):
                 self._send(rounded, ts, t_s, samples)
             return
-        for at, event in events:
-            at_s = t_s - (ts - at).total_seconds()
-            self._heartbeats(ts, t_s, at_s, stamped)
-            sent = self._quantised(event)
-            if sent != self._last:
-                self._last, self._last_stamp, self._last_s = sent, at, at_s
-                stamped.append((self._device, sent, at))
         self._heartbeats(ts, t_s, t_s, stamped)
         heartbeat_s = self._heartbeat_s
         if rounded != self._last or (heartbeat_s is not None and self._last_s + heartbeat_s <= t_s):
@@ -147,7 +153,7 @@ class Emitter:
     def _repeat(self, ts: datetime, t_s: float, stamped: list[Stamped]) -> None:
         """A hung device's last message again, time stamp and all, when it would send."""
         last, stamp = self._last, self._last_stamp
-        if last is None or stamp is None or self._silent:
+        if last is None or stamp is None:
             return
         if self._on_change:
             heartbeat_s = self._heartbeat_s

@@ -107,7 +107,11 @@ class Simulation:
                 )
                 continue
             reported = self._faulty_sample(device, faults, moment)
-            emitter.offer(ts, t_s, reported, events=device.events, samples=samples, stamped=stamped)
+            events = device.events
+            if events:  # a fault acts on [start, end) exactly: what happened before it is still sent
+                events = [e for e in events if not any(f.start <= e[0] < f.end for f in faults)]
+            hung = any(f.hangs(ts) for f in faults)
+            emitter.offer(ts, t_s, reported, events=events, hung=hung, samples=samples, stamped=stamped)
         return Tick(ts, samples, stamped)
 
     def _faulty_sample(

@@ -245,12 +245,12 @@ class DevicePhysics:
         return flow, volume
 
     def openings(
-        self, ts: datetime, dt_s: float, occupancy: float, *, held_open: bool
+        self, ts: datetime, dt_s: float, occupancy: float
     ) -> list[tuple[datetime, dict[str, float]]]:
         """A door's or window's openings since the last sample, as (time, values) messages in time order.
 
-        Each opening starts and ends between two samples (so a sample always finds the contact at rest);
-        the draws are made whether or not a fault holds the door open, which hides them."""
+        Each opening starts and ends between two samples (so a sample always finds the contact at rest). They
+        do not depend on faults: the engine leaves out those within a fault's interval (a door held open)."""
         contacts = self.realism.spec.contacts
         if contacts is None or dt_s <= 0:
             return []
@@ -261,7 +261,7 @@ class DevicePhysics:
             seconds = min(rng.uniform(shortest, longest), dt_s / 2)
             opens = seconds + rng.random() * (dt_s - seconds)  # seconds before `ts`; it closes before `ts`
             spans.append((round(opens, 3), round(opens - seconds, 3)))
-        if held_open or not spans:
+        if not spans:
             return []
         spans.sort(reverse=True)
         out: list[tuple[datetime, dict[str, float]]] = []

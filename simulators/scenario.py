@@ -449,7 +449,12 @@ def _interval(
         if entry.end is not None and check.instant(entry.end) != end:
             problems.append(f"{where((*here, 'end'))}: {entry.kind} is one sample long; leave `end` out")
     elif entry.end is None:
-        problems.append(f"{where(here)}: `end` is required for {entry.kind}")
+        if info.to_run_end is False:
+            problems.append(f"{where(here)}: `end` is required for {entry.kind}")
+            return None
+        end = check.run_end
+    elif info.to_run_end is None:
+        problems.append(f"{where((*here, 'end'))}: {entry.kind} lasts to the end of the run; leave `end` out")
         return None
     else:
         end = check.instant(entry.end)
@@ -542,11 +547,14 @@ def _overlaps(scenario: Scenario, faults: list[Fault], problems: list[str]) -> N
                     f"line {later.line}, faults[{later.index}]: overlaps {earlier.kind} {earlier.id} "
                     f"(line {earlier.line}) on {later.device.code}"
                 )
-        registers = [f for f in items if f.kind in {FaultKind.REGISTER_RESET, FaultKind.REGISTER_ROLLOVER}]
+        registers = [f for f in items if f.kind in _REGISTER_KINDS]
         if len(registers) > 1:
             problems.append(
                 f"line {registers[1].line}, faults[{registers[1].index}]: one register fault per device"
             )
+
+
+_REGISTER_KINDS = frozenset({FaultKind.REGISTER_RESET, FaultKind.REGISTER_ROLLOVER, FaultKind.METER_SWAP})
 
 
 def scenario_files() -> list[Path]:

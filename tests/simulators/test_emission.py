@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,35 @@ def test_a_device_sends_the_same_whichever_other_devices_are_simulated(
     assert set(alone) < set(together)
     for code, messages in alone.items():
         assert together[code] == messages, code
+
+
+def test_a_hung_device_repeats_its_whole_last_message_at_its_usual_rhythm(
+    write_scenario: Callable[[str], Path],
+) -> None:
+    text = YH_DAY.format(duration="6h") + (
+        "reporting: {by_kind: {climate_sensor: {interval_s: 300}, contact_sensor: {interval_s: 600}}}\n"
+        "faults:\n"
+        "  - {kind: hung_device, device: YH-A-3F-CS-01, start: 2h, end: 4h}\n"
+        "  - {kind: hung_device, device: YH-A-1F-DC-02, start: 2h, end: 4h}\n"
+        "  - {kind: hung_device, device: YH-A-1F-EM-01, start: 2h, end: 4h}\n"
+    )
+    plan = plan_of(write_scenario(text))
+    encoder = Encoder(plan.formats, "cityhall/v1")
+    sent: dict[str, list[tuple[datetime, bytes]]] = defaultdict(list)
+    for tick in plan.simulation().ticks(plan.end):
+        stamped = {d.code for d, _, _ in tick.stamped}
+        for topic, payload in encoder.messages(tick):
+            code = topic.decode().rsplit("/", 1)[-1]
+            sent[code].append((tick.ts, payload))
+        assert len(stamped) == len(tick.stamped)
+    hung_from, hung_to = plan.start + timedelta(hours=2), plan.start + timedelta(hours=4)
+    for code, period_s in (("YH-A-3F-CS-01", 300), ("YH-A-1F-DC-02", 600), ("YH-A-1F-EM-01", 60)):
+        during = [payload for ts, payload in sent[code] if hung_from <= ts < hung_to]
+        before = [payload for ts, payload in sent[code] if ts < hung_from]
+        after = [payload for ts, payload in sent[code] if ts >= hung_to]
+        assert set(during) == {before[-1]}, code  # the whole message, time stamp included
+        assert len(during) == pytest.approx(7200 / period_s, abs=1), code  # at its usual rhythm
+        assert after[0] != before[-1]  # it recovers with fresh messages
+    # The same hung meter in the truth: an offline alarm should catch it (its readings stop arriving).
+    (truth,) = [f.truth(scenario="", run_id="") for f in plan.faults if f.device.code == "YH-A-1F-EM-01"]
+    assert (truth["category"], truth["rule_kind"]) == ("fault", "offline")

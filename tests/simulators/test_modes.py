@@ -203,8 +203,8 @@ def test_cli_refuses_a_bad_scenario_before_publishing(
     assert not out_dir.exists()  # no truth file: nothing ran
 
 
-# Everything that thins or stamps messages: periodic and on-change reporting with heartbeats, doors opened
-# between steps, night water draws, an outage.
+# Everything that thins, stamps or repeats messages: periodic and on-change reporting with heartbeats, doors
+# opened between steps, night water draws, a hung sensor, an outage, a planned swap.
 REALISTIC = """\
 name: realistic-small
 seed: 6
@@ -215,12 +215,14 @@ buildings: [MZ-DORM]
 reporting: {heartbeat_s: 600, by_kind: {climate_sensor: {interval_s: 300, resolution: {temperature_c: 0.1}}}}
 realism: {climate: {}, dormitory: {}, contacts: {openings_per_h: 20}}
 faults:
+  - {kind: hung_device, device: MZ-DORM-2F-CS-201, start: 30m, end: 1h30m}
   - {kind: meter_offline, device: MZ-DORM-EM-MAIN, start: 20m, end: 40m}
+  - {kind: meter_swap, device: MZ-DORM-WM-MAIN, start: 1h, end: 1h10m}
 """
 
 
 def _reference(path: Path) -> Counter[tuple[str, bytes]]:
-    """What the pure simulation sends: (topic, payload) with their counts."""
+    """What the pure simulation sends: (topic, payload) with their counts (a hung device repeats one)."""
     plan = plan_of(path)
     encoder = Encoder(plan.formats, "cityhall/v1")
     return Counter(

@@ -176,7 +176,7 @@ faults:
   - {kind: meter_offline, device: MZ-DORM-2F-CS-201, start: 10h, end: 12h}
   - {kind: door_open_while_cooling, device: MZ-DORM-2F-WC-201, start: 1d1h, end: 1d3h}
   - {kind: ac_left_on, device: MZ-DORM-3F-AC-312, start: 1d9h, end: 1d17h}
-  - {kind: spike, device: MZ-DORM-4F-CS-401, start: 1d3h, params: {quantity: humidity_pct, delta: 8}}
+  - {kind: glitch, device: MZ-DORM-4F-CS-401, start: 1d3h, params: {quantity: humidity_pct, delta: 8}}
 """
 
 
@@ -199,8 +199,11 @@ def test_faults_never_shift_the_realism_stream(write_scenario: Callable[[str], P
                 assert got_events == events, (code, ts)
     door = acting["MZ-DORM-2F-WC-201"]
     held = [faulty[door.device.code][ts] for ts in clean[door.device.code] if door.active(ts)]
-    assert all(values == {"open_state": 1.0} and not events for values, events in held)
-    assert any(events for ts, (_, events) in clean[door.device.code].items() if door.active(ts))
+    assert all(values == {"open_state": 1.0} for values, _ in held)
+    # People still try the window while it is held open (the same draws); the wire leaves those out.
+    assert [events for _, events in held] == [
+        e for ts, (_, e) in clean[door.device.code].items() if door.active(ts)
+    ]
 
 
 def _without_registers(values: dict[str, float]) -> dict[str, float]:

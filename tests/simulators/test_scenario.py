@@ -171,9 +171,22 @@ buildings: [YH-A]
             "realism:\n  dormitory: {bed_share: 1.5}",
             "line 8, realism.dormitory.bed_share: Input should be less than or equal to 1",
         ),
+        (
+            "faults:\n  - {kind: dead_device, device: YH-A-3F-CS-01, start: 1h, end: 2h}",
+            "line 8, faults[0].end: dead_device lasts to the end of the run; leave `end` out",
+        ),
+        (
+            "faults:\n  - {kind: meter_swap, device: YH-A-3F-CS-01, start: 1h, end: 2h}",
+            "line 8, faults[0].device: meter_swap needs a electricity_meter, fuel_meter, solar_inverter, "
+            "water_meter; YH-A-3F-CS-01 is a climate_sensor",
+        ),
+        (
+            "faults:\n  - {kind: meter_swap, device: YH-A-EM-MAIN, start: 1h}",
+            "line 8, faults[0]: `end` is required for meter_swap",
+        ),
     ],
 )
-def test_bad_reporting_and_realism_named_by_line_and_field(
+def test_bad_reporting_realism_and_new_faults_named_by_line_and_field(
     write_scenario: Callable[[str], Path], block: str, expected: str
 ) -> None:
     (problem,) = problems(write_scenario(BLOCKS + block + "\n"))
