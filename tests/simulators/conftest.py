@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from cityhall.assets import load_yaml, seed_path
+from simulators.engine import Simulation
 from simulators.fleet import DeviceRecord, records_from_document, records_synthesized, simulated
 from simulators.scenario import SCENARIO_DIR, Plan, load_scenario, plan
+from simulators.weather import TainanWeather
 
 
 @cache
@@ -37,10 +39,22 @@ def plan_of(path: Path, *, without_faults: bool = False) -> Plan:
 Wire = dict[str, list[tuple[datetime, dict[str, float]]]]
 
 
-def wire(plan: Plan, *, until: datetime | None = None) -> Wire:
-    """Every message the plan sends, per device, in time order."""
+def wire(plan: Plan, *, codes: set[str] | None = None) -> Wire:
+    """Every message the plan sends, per device, in time order; only `codes`' devices when given (a device
+    sends the same whichever others are simulated, so this is the cheap way to follow a few)."""
+    sim = plan.simulation()
+    if codes is not None:
+        spec = plan.scenario.spec
+        sim = Simulation(
+            [d for d in plan.devices if d.code in codes],
+            start=plan.start,
+            step=spec.step,
+            weather=TainanWeather(spec.seed),
+            faults=plan.faults,
+            report=spec.reporting is not None,
+        )
     out: Wire = defaultdict(list)
-    for tick in plan.simulation().ticks(until or plan.end):
+    for tick in sim.ticks(plan.end):
         for device, values, ts in tick.stamped:
             out[device.code].append((ts, values))
         for device, values in tick.samples:

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from cityhall.reporting import ReportingMode
-from simulators.engine import Simulation
 from simulators.faults import CATALOGUE, Category, Fault, FaultKind
-from simulators.scenario import SCENARIO_DIR, Plan
-from simulators.weather import TainanWeather
-from tests.simulators.conftest import Wire, plan_of
+from simulators.scenario import SCENARIO_DIR
+from tests.simulators.conftest import plan_of, wire
 
 REALISTIC = sorted(SCENARIO_DIR.glob("realistic-*.yaml"))
 _SILENT = {FaultKind.METER_OFFLINE, FaultKind.DEAD_DEVICE, FaultKind.METER_SWAP}
-
-
-def wire_of(plan: Plan, codes: set[str]) -> Wire:
-    """The messages of just these devices: a device sends the same whichever others are simulated."""
-    spec = plan.scenario.spec
-    sim = Simulation(
-        [d for d in plan.devices if d.code in codes],
-        start=plan.start,
-        step=spec.step,
-        weather=TainanWeather(spec.seed),
-        faults=plan.faults,
-        report=True,
-    )
-    out: Wire = defaultdict(list)
-    for tick in sim.ticks(plan.end):
-        for device, values, ts in tick.stamped:
-            out[device.code].append((ts, values))
-        for device, values in tick.samples:
-            out[device.code].append((tick.ts, values))
-    return out
 
 
 def test_the_realistic_set_varies_what_the_brief_asks_and_labels_events_as_well_as_faults() -> None:
@@ -80,8 +57,8 @@ def _at(messages: Messages, start: datetime, end: datetime) -> Messages:
 def test_every_labelled_entry_shows_on_the_wire_over_its_interval(path: Path) -> None:
     faulty = plan_of(path)
     codes = {f.device.code for f in faulty.faults}
-    with_faults = wire_of(faulty, codes)
-    without = wire_of(plan_of(path, without_faults=True), codes)
+    with_faults = wire(faulty, codes=codes)
+    without = wire(plan_of(path, without_faults=True), codes=codes)
     first = {code: min(f.start for f in faulty.faults if f.device.code == code) for code in codes}
     for fault in faulty.faults:
         code = fault.device.code
