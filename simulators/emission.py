@@ -11,6 +11,8 @@ through when the device would send one:
   `interval_s` after its last message, stamped at that moment even when it falls between two steps (the
   heartbeat repeats the last message's values). Events between steps (a door opened and closed) are sent at
   their own times.
+- interval mean (`flow: interval_mean`): the power or flow it sends is its register's mean rate since its
+  last sample message, not the rate at that moment (a pulse meter's reading).
 - after a silence (the start of the run, an outage): at once, as a device does when it reconnects.
 - hung (a fault): its last message again, unchanged, time stamp included, at its usual rhythm; once it
   recovers, a fresh message at once.
@@ -26,7 +28,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from cityhall.reporting import Reporting, ReportingMode
+from cityhall.reporting import FlowSemantics, Reporting, ReportingMode
 from simulators.devices import SimulatedDevice
 
 # A message sent at a time of its own rather than at the step's instant.
@@ -34,6 +36,9 @@ Stamped = tuple[SimulatedDevice, dict[str, float], datetime]
 Sample = tuple[SimulatedDevice, dict[str, float]]
 # The wire before issue 15: every step, at the simulation's own precision.
 EVERY_STEP = Reporting()
+# Each rate with the register it is the derivative of (per hour).
+RATE_REGISTERS = (("power_kw", "energy_kwh"), ("flow_m3h", "volume_m3"))
+_S_PER_H = 3600.0
 
 
 def phase_s(code: str, interval_s: float) -> float:
@@ -59,12 +64,14 @@ class Emitter:
         "_last",
         "_last_s",
         "_last_stamp",
+        "_mean",
         "_on_change",
         "_period_s",
         "_phase",
         "_reporting",
         "_rounded",
         "_silent",
+        "_since",
         "_step_s",
     )
 
@@ -82,6 +89,22 @@ class Emitter:
         self._last_s = 0.0  # when the last message went out (seconds since the epoch)
         self._silent = True
         self._hung = False
+        self._mean = reporting.flow is FlowSemantics.INTERVAL_MEAN
+        # When the last sample message went out and its registers, unrounded (for interval means).
+        self._since: tuple[float, dict[str, float]] | None = None
+
+    def _means(self, values: dict[str, float], t_s: float) -> dict[str, float]:
+        """`values` with each rate replaced by its register's mean rate since the last sample message."""
+        since = self._since
+        if since is None or t_s <= since[0]:
+            return values  # nothing to take a mean over yet: the rate at the instant
+        out = dict(values)
+        hours = (t_s - since[0]) / _S_PER_H
+        for rate, register in RATE_REGISTERS:
+            # A register that went back (reset, rollover) has no mean to give: the rate at the instant.
+            if rate in values and register in since[1] and values[register] >= since[1][register]:
+                out[rate] = round((values[register] - since[1][register]) / hours, 4)
+        return out
 
     def _quantised(self, values: dict[str, float]) -> dict[str, float]:
         if not self._rounded:
@@ -122,23 +145,35 @@ class Emitter:
             self._hung = True
             self._repeat(ts, t_s, stamped)
             return
+        measured = values
+        if self._mean:
+            values = self._means(values, t_s)
         rounded = self._quantised(values)
         if self._silent or self._hung or self._last is None:
             self._silent = self._hung = False
-            self._send(rounded, ts, t_s, samples)
+            self._send(rounded, ts, t_s, samples, measured)
             return
         if not self._on_change:
             if period_due(t_s, step_s=self._step_s, interval_s=self._period_s, phase=self._phase):
-                self._send(rounded, ts, t_s, samples)
+                self._send(rounded, ts, t_s, samples, measured)
             return
         self._heartbeats(ts, t_s, t_s, stamped)
         heartbeat_s = self._heartbeat_s
         if rounded != self._last or (heartbeat_s is not None and self._last_s + heartbeat_s <= t_s):
-            self._send(rounded, ts, t_s, samples)
+            self._send(rounded, ts, t_s, samples, measured)
 
-    def _send(self, values: dict[str, float], ts: datetime, t_s: float, samples: list[Sample]) -> None:
+    def _send(
+        self,
+        values: dict[str, float],
+        ts: datetime,
+        t_s: float,
+        samples: list[Sample],
+        measured: dict[str, float],
+    ) -> None:
         self._last, self._last_stamp, self._last_s = values, ts, t_s
         samples.append((self._device, values))
+        if self._mean:
+            self._since = (t_s, {r: measured[r] for _, r in RATE_REGISTERS if r in measured})
 
     def _heartbeats(self, ts: datetime, t_s: float, until_s: float, stamped: list[Stamped]) -> None:
         """Heartbeats due before `until_s`, each the last message's values at its own time."""

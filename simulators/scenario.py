@@ -21,9 +21,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from cityhall.assets import DEVICE_QUANTITIES, YamlSource
 from cityhall.contract import QUANTITIES, PayloadFormat
 from cityhall.models import BuildingUse, DeviceKind, SpaceKind
-from cityhall.reporting import MAX_INTERVAL_S, ReportingMode, ReportingSpec, effective, overlay
+from cityhall.reporting import MAX_INTERVAL_S, FlowSemantics, ReportingMode, ReportingSpec, effective, overlay
 from simulators.devices import MeterRole, Moment, SimulatedDevice
-from simulators.emission import period_due, phase_s
+from simulators.emission import RATE_REGISTERS, period_due, phase_s
 from simulators.engine import Simulation
 from simulators.faults import CATALOGUE, DriftParams, Fault, FaultKind, SpikeParams
 from simulators.fleet import ScaleSpec
@@ -428,7 +428,11 @@ def _fault(check: _Checking, i: int, entry: FaultSpec, problems: list[str]) -> F
     interval = _interval(check, here, entry, problems)
     if device is None or params is None or interval is None or len(problems) > found:
         return None
-    problem = _quantity_problem(device, params) or _window_problem(check, entry, device, *interval)
+    problem = (
+        _quantity_problem(device, params)
+        or _mean_rate_problem(check, device, params)
+        or _window_problem(check, entry, device, *interval)
+    )
     if problem:
         problems.append(f"{where((*here, problem[0]))}: {problem[1]}")
         return None
@@ -480,6 +484,19 @@ def _quantity_problem(device: SimulatedDevice, params: object) -> tuple[str, str
     return "params.quantity", (
         f"{device.code} reports {', '.join(allowed)}; registers cannot spike or drift "
         f"(got {params.quantity!r})"
+    )
+
+
+def _mean_rate_problem(check: _Checking, device: SimulatedDevice, params: object) -> tuple[str, str] | None:
+    """A device that sends its register's mean rate recomputes the rate: a one-sample offset cannot show."""
+    if check.scenario.spec.reporting is None or device.reporting.flow is not FlowSemantics.INTERVAL_MEAN:
+        return None
+    registers = dict(RATE_REGISTERS)
+    if not isinstance(params, SpikeParams) or params.quantity not in registers:
+        return None
+    return "params.quantity", (
+        f"{device.code} sends {params.quantity} as the mean of {registers[params.quantity]} since its last "
+        f"message (flow: interval_mean), so one sample of it cannot be off"
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from cityhall.contract import PayloadFormat, Reading
 from collector.payloads import DecoderRegistry, default_registry
 from simulators.modes import Encoder
-from simulators.scenario import Plan
+from simulators.scenario import Plan, ScenarioError
 from tests.simulators.conftest import plan_of, wire
 
 # A working Monday in June: the civic centre's offices are cooled from 08:00.
@@ -223,3 +223,46 @@ def test_a_hung_device_repeats_its_whole_last_message_at_its_usual_rhythm(
     # The same hung meter in the truth: an offline alarm should catch it (its readings stop arriving).
     (truth,) = [f.truth(scenario="", run_id="") for f in plan.faults if f.device.code == "YH-A-1F-EM-01"]
     assert (truth["category"], truth["rule_kind"]) == ("fault", "offline")
+
+
+def test_an_interval_mean_meter_sends_its_register_s_mean_rate_since_its_last_message(
+    write_scenario: Callable[[str], Path],
+) -> None:
+    text = YH_DAY.format(duration="6h").replace(
+        ALL_KINDS, "device_kinds: [electricity_meter, water_meter]"
+    ) + (
+        "reporting:\n  by_kind:\n"
+        "    electricity_meter: {interval_s: 900, flow: interval_mean}\n"
+        "    water_meter: {interval_s: 900, flow: interval_mean}\n"
+        "realism: {dormitory: {}}\n"
+    )
+    mean = wire(plan_of(write_scenario(text)))
+    instantaneous = wire(plan_of(write_scenario(text.replace(", flow: interval_mean", ""))))
+    checked = 0
+    for code, messages in mean.items():
+        rate, register = (
+            ("power_kw", "energy_kwh") if "power_kw" in messages[0][1] else ("flow_m3h", "volume_m3")
+        )
+        for (t0, v0), (t1, v1) in itertools.pairwise(messages):
+            hours = (t1 - t0).total_seconds() / 3600
+            assert v1[rate] == pytest.approx((v1[register] - v0[register]) / hours, abs=2e-3), (code, t1)
+            checked += 1
+        # The same registers, message for message; only the rate differs from the one at the instant.
+        assert [v[register] for _, v in messages] == [v[register] for _, v in instantaneous[code]]
+    assert checked > 100
+    main = "YH-A-EM-MAIN"
+    assert [v["power_kw"] for _, v in mean[main][1:]] != [v["power_kw"] for _, v in instantaneous[main][1:]]
+
+
+def test_a_one_sample_offset_of_a_mean_rate_is_refused(write_scenario: Callable[[str], Path]) -> None:
+    text = YH_DAY.format(duration="6h") + (
+        "reporting: {by_kind: {electricity_meter: {flow: interval_mean}}}\n"
+        "faults:\n"
+        "  - {kind: spike, device: YH-A-EM-MAIN, start: 2h, params: {quantity: power_kw, delta: 500}}\n"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        plan_of(write_scenario(text))
+    assert caught.value.problems == (
+        "line 10, faults[0].params.quantity: YH-A-EM-MAIN sends power_kw as the mean of energy_kwh since its "
+        "last message (flow: interval_mean), so one sample of it cannot be off",
+    )
