@@ -198,6 +198,7 @@ def test_cli_refuses_a_bad_scenario_before_publishing(
     args = ["simulate", "--scenario", str(scenario), "--mode", "fast", "--register", str(seed_path())]
     out_dir = tmp_path / "truth"
     result = CliRunner().invoke(app, [*args, "--out-dir", str(out_dir)])
+    get_settings.cache_clear()  # the command cached this process's settings: later CLI tests need their own
     assert result.exit_code == 1
     assert "line 8, faults[0].device: unknown device 'MZ-DORM-EM-NONE'" in result.output
     assert not out_dir.exists()  # no truth file: nothing ran
