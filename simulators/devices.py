@@ -2,7 +2,8 @@
 
 Every model draws exactly two random numbers per sample, whatever its state, so that a fault that changes a
 device's state never shifts its random stream: a faulty run and a fault-free run with the same seed differ
-only where the fault acts (tests/simulators rely on this to check each fault's interval exactly).
+only where the fault acts (tests/simulators rely on this to check each fault's interval exactly). A scenario's
+`realism:` (simulators/realism.py) draws from a second stream per device, under the same contract.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from cityhall.models import BuildingUse, DeviceKind
+from cityhall.contract import PayloadFormat
+from cityhall.models import BuildingUse, DeviceKind, SpaceKind
+from cityhall.reporting import Reporting, ReportingSpec
 from simulators.profiles import IN_USE_SHARE, TAIPEI, is_working_day, occupancy, water_use
+from simulators.realism import DevicePhysics
 from simulators.weather import Outdoor, TainanWeather
 
 # Peak electrical intensity by building use (W/m2): Taiwanese office buildings peak around 25-35 W/m2.
@@ -82,6 +86,9 @@ class Moment:
     outdoor: Outdoor
     sun_share: float
     generator_test: bool
+    local: datetime  # Asia/Taipei
+    hour: float  # local hour of day, 0..24
+    working_day: bool
 
     @classmethod
     def at(cls, ts: datetime, weather: TainanWeather) -> Moment:
@@ -90,8 +97,9 @@ class Moment:
         hour = local.hour + local.minute / 60
         outdoor = weather.at(ts)
         sun = max(0.0, math.sin(math.pi * (hour - 6) / 12)) * (1 - 0.7 * outdoor.cloud_share)
+        working_day = is_working_day(local.date())
         # Standby generators run a 30-minute load test on the first working Monday morning of the month.
-        test = local.day <= 7 and local.weekday() == 0 and 10 <= hour < 10.5 and is_working_day(local.date())
+        test = local.day <= 7 and local.weekday() == 0 and 10 <= hour < 10.5 and working_day
         return cls(
             ts=ts,
             occupancy={use: occupancy(use, ts) for use in BuildingUse},
@@ -99,6 +107,9 @@ class Moment:
             outdoor=outdoor,
             sun_share=sun,
             generator_test=test,
+            local=local,
+            hour=hour,
+            working_day=working_day,
         )
 
     def cooling(self, use: BuildingUse) -> bool:
@@ -133,6 +144,15 @@ class SimulatedDevice:
     rng: random.Random
     role: MeterRole = MeterRole.GENERAL
     space_has_ac: bool = False
+    space_kind: SpaceKind | None = None
+    building_beds: int = 0  # a dormitory building's beds (its rooms' capacity)
+    payload_format: PayloadFormat = PayloadFormat.NATIVE
+    register_reporting: ReportingSpec = field(default_factory=ReportingSpec)  # the register's own word
+    # Its effective reporting (cityhall.reporting); what goes on the wire follows it when the scenario asks.
+    reporting: Reporting = field(default_factory=Reporting)
+    physics: DevicePhysics | None = None  # a scenario's realism (simulators/realism.py), bound by its plan
+    # Messages between the last sample and this one, with their own times (a door opened and closed).
+    events: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
     energy_kwh: float = 0.0
     volume_m3: float = 0.0
     last_ts: datetime | None = field(default=None)
@@ -141,6 +161,16 @@ class SimulatedDevice:
     def tags(self) -> dict[str, str]:
         """The asset tags a stored reading of this device carries."""
         return {"kind": self.kind.value, "space": self.space, "building": self.building, "site": self.site}
+
+    def cooling(self, m: Moment) -> bool:
+        """Whether the air-conditioning of this device's space runs now: the building is in use and it is warm
+        outside; with a scenario's dormitory realism, only where the residents run it."""
+        if not m.cooling(self.use):
+            return False
+        physics = self.physics
+        if physics is None or not physics.dorm_room:
+            return True
+        return physics.realism.room_cools(self.space, m.local)
 
     def rated_rate(self) -> float:
         """Rated power (kW) of a meter, AC or inverter, or rated flow (m3/h) of a water or fuel meter."""
@@ -191,6 +221,8 @@ class SimulatedDevice:
                 share = GENERATOR_TEST_LOAD_SHARE if m.generator_test else 0.0
             case _:
                 share = 0.2 + 0.8 * occ
+        if self.physics is not None:
+            share = self.physics.lighting_share(share, m.hour, m.working_day)
         kw = rated * share * noise
         if o is not None:
             kw = kw * o.rate_scale + o.rate_add
@@ -225,22 +257,32 @@ class SimulatedDevice:
             case DeviceKind.WATER_METER | DeviceKind.FUEL_METER:
                 flow = self._flow_m3h(m, noise, o)
                 self.volume_m3 += flow * hours
+                if self.physics is not None and self.physics.draws_per_h:
+                    quiet = m.water_use[self.use] == 0
+                    draw_m3h, drawn_m3 = self.physics.night_water(m.ts.timestamp(), hours * 3600, quiet=quiet)
+                    flow += draw_m3h
+                    self.volume_m3 += drawn_m3
                 return {"volume_m3": round(self.volume_m3, 4), "flow_m3h": round(flow, 4)}
             case DeviceKind.CLIMATE_SENSOR:
-                return self._climate(m, occ, noise, jitter, o)
+                return self._climate(m, o, occ=occ, noise=noise, jitter=jitter, hours=hours)
             case DeviceKind.OCCUPANCY_SENSOR:
                 return {"occupancy_count": float(round(self.capacity_people * occ * noise))}
             case DeviceKind.AIR_CONDITIONER:
-                on = m.cooling(self.use) or (o is not None and o.force_on)
+                on = self.cooling(m) or (o is not None and o.force_on)
                 kw = self.rated_rate() * (0.35 + 0.65 * m.outdoor.cooling_share) * noise if on else 0.0
                 return {"on_state": float(on), "setpoint_c": SETPOINT_C, "power_kw": round(kw, 3)}
             case DeviceKind.CONTACT_SENSOR:
-                return {"open_state": 1.0 if o is not None and o.force_open else 0.0}
+                held_open = o is not None and o.force_open
+                if self.physics is not None and self.physics.openings_per_h:
+                    self.events = self.physics.openings(m.ts, hours * 3600, occ)
+                return {"open_state": 1.0 if held_open else 0.0}
         raise ValueError(f"no value model for device kind {self.kind}")  # pragma: no cover - enum exhaustive
 
     def _climate(
-        self, m: Moment, occ: float, noise: float, jitter: float, o: Overrides | None
+        self, m: Moment, o: Overrides | None, *, occ: float, noise: float, jitter: float, hours: float
     ) -> dict[str, float]:
+        if self.physics is not None and self.physics.realism.spec.climate is not None:
+            return self._room_air(m, o, self.physics, occ=occ, jitter=jitter, hours=hours)
         outdoor = m.outdoor
         if self.space_has_ac and m.cooling(self.use):
             temperature_c = SETPOINT_C + 0.5 + 0.3 * jitter
@@ -256,4 +298,41 @@ class SimulatedDevice:
             "temperature_c": round(temperature_c, 2),
             "humidity_pct": round(min(100.0, max(0.0, humidity_pct)), 1),
             "co2_ppm": round(co2, 0),
+        }
+
+    def _room_air(
+        self,
+        m: Moment,
+        o: Overrides | None,
+        physics: DevicePhysics,
+        *,
+        occ: float,
+        jitter: float,
+        hours: float,
+    ) -> dict[str, float]:
+        """Climate with thermal lag and sensor noise (a scenario's `realism.climate`)."""
+        dorm = physics.realism.spec.dormitory
+        in_dorm_room = physics.dorm_room and dorm is not None
+        if in_dorm_room and not physics.realism.lived_in(self.space):
+            occ = 0.0
+        if self.space_has_ac and self.cooling(m):
+            target_c, target_rh = SETPOINT_C + 0.5, 58.0  # the thermostat holds the room
+        else:
+            free_c = 0.45 * m.outdoor.temperature_c + 15.0 + occ
+            cap_c = FREE_RUNNING_CAP_C
+            if in_dorm_room and dorm is not None:
+                # A small closed room with its residents in and the air-conditioning off runs warm.
+                free_c += dorm.room_gain_c if occ >= IN_USE_SHARE else 0.0
+                cap_c = dorm.free_running_cap_c
+            target_c, target_rh = min(cap_c, free_c), m.outdoor.humidity_pct - 5.0
+        temperature_c, humidity_pct, co2 = physics.breathe(
+            (target_c, target_rh, OUTDOOR_CO2_PPM + OCCUPIED_CO2_RISE_PPM * occ), hours * 3600
+        )
+        if o is not None and o.temperature_c is not None:
+            # The fault acts on the reading only: the room underneath carries on, so it ends with the fault.
+            temperature_c = o.temperature_c + 0.2 * abs(jitter)
+        return {
+            "temperature_c": round(temperature_c, 2),
+            "humidity_pct": round(min(100.0, max(0.0, humidity_pct)), 1),
+            "co2_ppm": round(max(0.0, co2), 0),
         }

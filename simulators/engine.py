@@ -1,13 +1,19 @@
-"""The pure simulation: devices, a seeded weather series and faults in; (time, device, values) out. No I/O."""
+"""The pure simulation: devices, a seeded weather series and faults in; (time, device, values) out. No I/O.
+
+Every device is sampled at every step (its registers integrate every step). What it sends is every sample,
+unless the simulation is asked to `report` as the devices do (simulators/emission.py): then each device's
+effective reporting thins and rounds what goes out. Every mode (live, fast, backfill) reads the same ticks.
+"""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from simulators.devices import Moment, Overrides, SimulatedDevice
+from simulators.emission import EVERY_STEP, Emitter, Sample, Stamped
 from simulators.faults import Fault, FaultKind, RolloverParams
 from simulators.weather import TainanWeather
 
@@ -16,16 +22,20 @@ class SimulationError(ValueError):
     """A simulation that cannot run as asked (e.g. a register maximum below the energy it must hold)."""
 
 
-# One device's reading set at one instant; None values never appear (an offline device yields no sample).
-Sample = tuple[SimulatedDevice, dict[str, float]]
+__all__ = ["Sample", "Simulation", "SimulationError", "Stamped", "Tick"]
 
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Every reading set of one instant on the simulated clock."""
+    """Every message of one instant on the simulated clock.
+
+    `samples` are stamped with the instant `ts`; `stamped` carry a time of their own, at or before `ts` (a
+    door opened between two steps, a heartbeat between them, a hung device repeating an old message): they
+    happened since the previous instant, or, for a hung device, repeat an earlier one."""
 
     ts: datetime
     samples: list[Sample]
+    stamped: list[Stamped] = field(default_factory=list)
 
 
 class Simulation:
@@ -39,7 +49,9 @@ class Simulation:
         step: timedelta,
         weather: TainanWeather,
         faults: Sequence[Fault] = (),
+        report: bool = False,
     ) -> None:
+        """`report`: devices send as their reporting says (simulators/emission.py), not every sample."""
         if start.tzinfo is None:
             raise SimulationError("start needs a timezone")
         if step <= timedelta(0):
@@ -56,6 +68,13 @@ class Simulation:
         for fault in self.faults:
             if fault.kind is FaultKind.REGISTER_ROLLOVER:
                 self._place_rollover(fault)
+        # Devices without an emitter send every sample as it is: the hot path of the load generator.
+        step_s = step.total_seconds()
+        self._emitters = {
+            d.code: Emitter(d, d.reporting if report else EVERY_STEP, step_s=step_s)
+            for d in self.devices
+            if report or d.code in self._by_device
+        }
 
     def moment(self, ts: datetime) -> Moment:
         """The shared state (occupancy, weather) at `ts`."""
@@ -66,22 +85,34 @@ class Simulation:
         return self.start + index * self.step
 
     def tick(self) -> Tick:
-        """The next instant's reading sets; devices that are offline then are left out."""
+        """The next instant's messages; devices that send nothing then (offline, not due) are left out."""
         ts = self.time_of(self._index)
         self._index += 1
         moment = self.moment(ts)
         samples: list[Sample] = []
+        stamped: list[Stamped] = []
         append = samples.append
         by_device = self._by_device
+        emitters = self._emitters
+        t_s = ts.timestamp()
         for device in self.devices:
-            faults = by_device.get(device.code)
-            if faults is None:
+            emitter = emitters.get(device.code)
+            if emitter is None:
                 append((device, device.sample(moment)))
                 continue
-            reported: dict[str, float] | None = self._faulty_sample(device, faults, moment)
-            if reported is not None:
-                append((device, reported))
-        return Tick(ts, samples)
+            faults = by_device.get(device.code)
+            if faults is None:
+                emitter.offer(
+                    ts, t_s, device.sample(moment), events=device.events, samples=samples, stamped=stamped
+                )
+                continue
+            reported = self._faulty_sample(device, faults, moment)
+            events = device.events
+            if events:  # a fault acts on [start, end) exactly: what happened before it is still sent
+                events = [e for e in events if not any(f.start <= e[0] < f.end for f in faults)]
+            hung = any(f.hangs(ts) for f in faults)
+            emitter.offer(ts, t_s, reported, events=events, hung=hung, samples=samples, stamped=stamped)
+        return Tick(ts, samples, stamped)
 
     def _faulty_sample(
         self, device: SimulatedDevice, faults: list[Fault], moment: Moment

@@ -1,8 +1,12 @@
 """The fault catalogue: each kind with its parameters, the devices it applies to, and what it does to data.
 
 A fault acts on the samples whose time is in [start, end) and nowhere else, except the register faults,
-whose new register carries on after the event. The ground truth (`TruthRecord`) is what the rules engine is
+whose new register carries on after the event. The ground truth (`Fault.truth`) is what the rules engine is
 scored against; docs/simulators.md documents it.
+
+Not everything in the catalogue is a fault. Real buildings also have planned work (a meter swapped: silent
+for a while, then a new register) and harmless events (a single reading that jumps and comes straight back).
+They are labelled too, with their category, so that an alarm on them can be counted as the false alarm it is.
 """
 
 from __future__ import annotations
@@ -36,6 +40,18 @@ class FaultKind(StrEnum):
     DOOR_OPEN_WHILE_COOLING = "door_open_while_cooling"
     ABNORMAL_CONSUMPTION = "abnormal_consumption"
     COMFORT_BREACH = "comfort_breach"
+    HUNG_DEVICE = "hung_device"
+    DEAD_DEVICE = "dead_device"
+    METER_SWAP = "meter_swap"
+    GLITCH = "glitch"
+
+
+class Category(StrEnum):
+    """What a labelled happening is to the people who run the building."""
+
+    FAULT = "fault"  # something to fix: an alarm should say so
+    PLANNED = "planned"  # planned work (a meter swap): an alarm on it is a false alarm
+    EVENT = "event"  # a normal, harmless event (a one-reading glitch): an alarm on it is a false alarm
 
 
 class _Params(BaseModel):
@@ -124,6 +140,12 @@ class ComfortBreachParams(_Params):
     excess_c: float = Field(2.5, gt=0, le=15)
 
 
+class MeterSwapParams(_Params):
+    """The new meter's register starts from `new_reading`, in the register's unit (kWh or m3)."""
+
+    new_reading: float = Field(0.0, ge=0, le=1e9)
+
+
 METERS = frozenset({DeviceKind.ELECTRICITY_METER, DeviceKind.WATER_METER, DeviceKind.FUEL_METER})
 REGISTERS = frozenset({*METERS, DeviceKind.SOLAR_INVERTER})
 
@@ -141,10 +163,17 @@ class FaultKindInfo:
     # A condition every sample in the interval must meet, or the fault would not show (None: any time).
     window: Callable[[Moment, SimulatedDevice], bool] | None = None
     window_text: str = ""
+    # The rule kind (rules/defaults.yaml) that should raise an alarm on it; None for planned work and events.
+    rule_kind: str | None = None
+    category: Category = Category.FAULT
+    # For planned work and events: the rule kinds whose alarm on it would be a false alarm.
+    would_trip: tuple[str, ...] = ()
+    # `end` may be left out (True), or must be (None): the fault then lasts to the end of the run.
+    to_run_end: bool | None = False
 
 
 def _after_hours(m: Moment, d: SimulatedDevice) -> bool:
-    return not m.cooling(d.use) if d.kind is DeviceKind.AIR_CONDITIONER else m.occupancy[d.use] < IN_USE_SHARE
+    return not d.cooling(m) if d.kind is DeviceKind.AIR_CONDITIONER else m.occupancy[d.use] < IN_USE_SHARE
 
 
 CATALOGUE: dict[FaultKind, FaultKindInfo] = {
@@ -157,6 +186,7 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             "air-conditioner on (on_state=1, drawing power) when it would be off",
             window=_after_hours,
             window_text="the air-conditioner would be off (nobody in, or cool outside)",
+            rule_kind="after_hours",
         ),
         FaultKindInfo(
             FaultKind.LIGHTS_LEFT_ON,
@@ -165,24 +195,28 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             "a lighting meter stays near its daytime load after hours",
             window=_after_hours,
             window_text="the building is out of hours",
+            rule_kind="after_hours",
         ),
         FaultKindInfo(
             FaultKind.WATER_LEAK,
             frozenset({DeviceKind.WATER_METER}),
             WaterLeakParams,
             "constant extra flow, so the flow never reaches zero at night",
+            rule_kind="leak",
         ),
         FaultKindInfo(
             FaultKind.FLATLINE,
             frozenset({DeviceKind.ELECTRICITY_METER, DeviceKind.CLIMATE_SENSOR}),
             NoParams,
             "the device repeats its last good reading",
+            rule_kind="flatline",
         ),
         FaultKindInfo(
             FaultKind.METER_OFFLINE,
             frozenset(DeviceKind),
             NoParams,
             "no messages at all",
+            rule_kind="offline",
         ),
         FaultKindInfo(
             FaultKind.SPIKE,
@@ -190,6 +224,7 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             SpikeParams,
             "one sample off by `delta`",
             instant=True,
+            rule_kind="rate_of_change",
         ),
         FaultKindInfo(
             FaultKind.REGISTER_RESET,
@@ -197,6 +232,7 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             NoParams,
             "the register restarts from 0 (reset or meter replaced) and counts up from there",
             instant=True,
+            rule_kind="rate_of_change",
         ),
         FaultKindInfo(
             FaultKind.REGISTER_ROLLOVER,
@@ -204,26 +240,32 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             RolloverParams,
             "the register passes its maximum and wraps to near 0",
             instant=True,
+            rule_kind="rate_of_change",
         ),
         FaultKindInfo(
             FaultKind.DRIFT,
             frozenset({DeviceKind.CLIMATE_SENSOR}),
             DriftParams,
-            "a reading offset growing linearly in time",
+            "a reading offset growing linearly in time (to the end of the run when `end` is left out)",
+            # No rule kind compares a sensor with its neighbours yet: a drift shows once it crosses a limit.
+            rule_kind="threshold",
+            to_run_end=True,
         ),
         FaultKindInfo(
             FaultKind.DOOR_OPEN_WHILE_COOLING,
             frozenset({DeviceKind.CONTACT_SENSOR}),
             NoParams,
             "door or window open (open_state=1) while the space's air-conditioner cools",
-            window=lambda m, d: d.space_has_ac and m.cooling(d.use),
+            window=lambda m, d: d.space_has_ac and d.cooling(m),
             window_text="the space's air-conditioner is cooling",
+            rule_kind="open_while_cooling",
         ),
         FaultKindInfo(
             FaultKind.ABNORMAL_CONSUMPTION,
             frozenset({DeviceKind.ELECTRICITY_METER}),
             AbnormalConsumptionParams,
             "power above normal by `increase_pct` % or by `step_kw`",
+            rule_kind="baseline",
         ),
         FaultKindInfo(
             FaultKind.COMFORT_BREACH,
@@ -232,6 +274,40 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             "temperature above `limit_c` while the space is occupied",
             window=lambda m, d: m.occupancy[d.use] >= IN_USE_SHARE,
             window_text="the space is occupied",
+            rule_kind="comfort",
+        ),
+        FaultKindInfo(
+            FaultKind.HUNG_DEVICE,
+            frozenset(DeviceKind),
+            NoParams,
+            "the device repeats its last message unchanged, time stamp and all, at its usual rhythm",
+            # The store gets no new reading (each repeat rewrites the same instant): silent, to the store.
+            rule_kind="offline",
+        ),
+        FaultKindInfo(
+            FaultKind.DEAD_DEVICE,
+            frozenset(DeviceKind),
+            NoParams,
+            "no messages from `start` to the end of the run",
+            rule_kind="offline",
+            to_run_end=None,
+        ),
+        FaultKindInfo(
+            FaultKind.METER_SWAP,
+            REGISTERS,
+            MeterSwapParams,
+            "planned: silent while the meter is swapped, then the new register counts from `new_reading`",
+            category=Category.PLANNED,
+            would_trip=("offline", "rate_of_change"),
+        ),
+        FaultKindInfo(
+            FaultKind.GLITCH,
+            frozenset(DeviceKind) - {DeviceKind.CONTACT_SENSOR},
+            SpikeParams,
+            "a harmless event: one reading off by `delta`, the next one back to normal",
+            instant=True,
+            category=Category.EVENT,
+            would_trip=("rate_of_change",),
         ),
     )
 }
@@ -246,7 +322,7 @@ def signature_quantities(kind: FaultKind, params: _Params, device_kind: DeviceKi
             return ("power_kw",)
         case FaultKind.WATER_LEAK:
             return ("flow_m3h",)
-        case FaultKind.SPIKE:
+        case FaultKind.SPIKE | FaultKind.GLITCH:
             params = _as(params, SpikeParams)
             return (params.quantity,)
         case FaultKind.DRIFT:
@@ -262,7 +338,13 @@ def signature_quantities(kind: FaultKind, params: _Params, device_kind: DeviceKi
             return ("open_state",)
         case FaultKind.COMFORT_BREACH:
             return ("temperature_c",)
-        case FaultKind.FLATLINE | FaultKind.METER_OFFLINE:
+        case (
+            FaultKind.FLATLINE
+            | FaultKind.METER_OFFLINE
+            | FaultKind.HUNG_DEVICE
+            | FaultKind.DEAD_DEVICE
+            | FaultKind.METER_SWAP
+        ):
             from cityhall.assets import DEVICE_QUANTITIES  # noqa: PLC0415 - keeps the asset import off the hot path
 
             return DEVICE_QUANTITIES[device_kind]
@@ -298,11 +380,20 @@ class Fault:
         """True while the fault acts on samples at `ts`."""
         return self.start <= ts < self.end
 
+    def hangs(self, ts: datetime) -> bool:
+        """True while a hung device repeats its last message instead of sending what it samples."""
+        return self.kind is FaultKind.HUNG_DEVICE and self.start <= ts < self.end
+
     def truth(self, *, scenario: str, run_id: str) -> dict[str, Any]:
-        """The ground-truth record: what, where, when (UTC, end exclusive) and with which parameters."""
+        """The ground-truth record: what, where, when (UTC, end exclusive), with which parameters, whether
+        it is a fault at all (`category`), and the rule kind that should catch it."""
+        info = CATALOGUE[self.kind]
         return {
             "fault_id": self.id,
             "kind": self.kind.value,
+            "category": info.category.value,
+            "rule_kind": info.rule_kind,
+            "would_trip": list(info.would_trip),
             "device": self.device.code,
             "device_kind": self.device.kind.value,
             "space": self.device.space,
@@ -349,17 +440,19 @@ class Fault:
         """What the device reports given the true `values` (None: nothing is sent); called every sample."""
         if self.kind in _REGISTER_FAULTS:
             return self._register(values, ts)
+        if self.kind is FaultKind.METER_SWAP:
+            return self._swap(values, ts)
         if not self.active(ts):
             self._last_reported = values
             return values
         match self.kind:
-            case FaultKind.METER_OFFLINE:
+            case FaultKind.METER_OFFLINE | FaultKind.DEAD_DEVICE:
                 return None
             case FaultKind.FLATLINE:
                 if self._stuck is None:
                     self._stuck = dict(self._last_reported or values)
                 return dict(self._stuck)
-            case FaultKind.SPIKE:
+            case FaultKind.SPIKE | FaultKind.GLITCH:
                 spike = _as(self.params, SpikeParams)
                 return _shifted(values, spike.quantity, spike.delta)
             case FaultKind.DRIFT:
@@ -384,6 +477,17 @@ class Fault:
         params = _as(self.params, RolloverParams)
         wrapped = (values[key] + self._register_offset) % params.register_max
         return {**values, key: round(wrapped, 4)}
+
+    def _swap(self, values: dict[str, float], ts: datetime) -> dict[str, float] | None:
+        """Silent while the meter is swapped; then the new register: `new_reading` plus what it counted."""
+        if ts < self.start:
+            return values
+        key = "energy_kwh" if "energy_kwh" in values else "volume_m3"
+        if self.active(ts):
+            # The old register's last count under the new meter's start: the new one counts from the end.
+            self._register_offset = values[key] - _as(self.params, MeterSwapParams).new_reading
+            return None
+        return {**values, key: round(max(0.0, values[key] - self._register_offset), 4)}
 
     def set_rollover_offset(self, offset: float) -> None:
         """Shift the register so that it passes its maximum exactly at the fault's start (see engine)."""

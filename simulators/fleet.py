@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from cityhall.assets import AssetDocument, load_csv, load_yaml
+from cityhall.assets import DEVICE_QUANTITIES, AssetDocument, load_csv, load_yaml
+from cityhall.contract import PayloadFormat
 from cityhall.db import make_engine, make_sessionmaker
-from cityhall.models import BuildingUse, Device, DeviceKind, Floor, Space
+from cityhall.models import BuildingUse, Device, DeviceKind, Floor, Space, SpaceKind
+from cityhall.reporting import ReportingSpec, effective
 from cityhall.settings import Settings
 from simulators.devices import MeterRole, SimulatedDevice, meter_role
 
@@ -44,12 +46,29 @@ class DeviceRecord:
     floor_area_m2: float
     space_area_m2: float
     capacity_people: int | None
+    space_kind: SpaceKind | None = None  # None for synthesized fleets
+    payload_format: PayloadFormat = PayloadFormat.NATIVE
+    reporting: ReportingSpec = field(default_factory=ReportingSpec)  # the register's word beyond the defaults
+
+
+def _beds(records: list[DeviceRecord]) -> dict[str, int]:
+    """Beds per dormitory building: its dormitory rooms' capacity (every space's, when kinds are unknown)."""
+    capacity: dict[tuple[str, str], int] = {}
+    for r in records:
+        if r.use is BuildingUse.DORMITORY and r.space_kind in {SpaceKind.DORMITORY_ROOM, None}:
+            people = r.capacity_people or max(1, int(r.space_area_m2 * _PEOPLE_PER_M2))
+            capacity[r.building, r.space] = people
+    beds: dict[str, int] = {}
+    for (building, _space), people in capacity.items():
+        beds[building] = beds.get(building, 0) + people
+    return beds
 
 
 def simulated(records: Iterable[DeviceRecord], *, seed: int) -> list[SimulatedDevice]:
     """One simulated device per record, sorted by code; each gets its own random stream from the seed."""
     records = sorted(records, key=lambda r: r.code)
     spaces_with_ac = {r.space for r in records if r.kind is DeviceKind.AIR_CONDITIONER}
+    beds = _beds(records)
     out = []
     for r in records:
         role = meter_role(r.serves) if r.kind in _METER_KINDS else MeterRole.GENERAL
@@ -71,6 +90,11 @@ def simulated(records: Iterable[DeviceRecord], *, seed: int) -> list[SimulatedDe
             rng=random.Random(f"{seed}:{r.code}"),  # noqa: S311 - simulation, not security
             role=role,
             space_has_ac=r.space in spaces_with_ac,
+            space_kind=r.space_kind,
+            building_beds=beds.get(r.building, 0),
+            payload_format=r.payload_format,
+            register_reporting=r.reporting,
+            reporting=effective(r.kind, r.payload_format, r.reporting, DEVICE_QUANTITIES[r.kind]),
         )
         device.start_registers()
         out.append(device)
@@ -103,6 +127,9 @@ def records_from_register(session: Session) -> list[DeviceRecord]:
                 floor_area_m2=floor.area_m2,
                 space_area_m2=space.area_m2,
                 capacity_people=space.capacity_people,
+                space_kind=space.kind,
+                payload_format=device.payload_format,
+                reporting=ReportingSpec.model_validate(device.reporting or {}),
             )
         )
     return out
@@ -123,6 +150,9 @@ def records_from_document(doc: AssetDocument) -> list[DeviceRecord]:
             floor_area_m2=floor.area_m2,
             space_area_m2=space.area_m2,
             capacity_people=space.capacity_people,
+            space_kind=space.kind,
+            payload_format=device.payload_format,
+            reporting=device.reporting,
         )
         for site, building, floor, space, device in doc.devices()
     ]

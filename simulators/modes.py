@@ -36,6 +36,8 @@ log = structlog.get_logger(__name__)
 # Readings per store write in backfill: large enough to amortise a round trip, small enough for one request.
 BACKFILL_BATCH_READINGS = 20_000
 _CONNECT_TIMEOUT_S = 30.0
+# How long a live run that ends waits for the broker to take what paho still holds.
+_FLUSH_TIMEOUT_S = 30.0
 
 Message = tuple[bytes, bytes]
 
@@ -77,7 +79,9 @@ class Encoder:
                 self._native[code] = (readings_topic(prefix, code).encode(), f'{{"device":"{code}","ts":"')
 
     def messages(self, tick: Tick) -> Iterator[Message]:
-        """Every message of one instant."""
+        """Every message of one instant: those with a time of their own first (they happened before it)."""
+        for device, values, ts in tick.stamped:
+            yield from self._encoded(device.code, values, ts, utc_stamp(ts))
         stamp = utc_stamp(tick.ts)
         native = self._native
         for device, values in tick.samples:
@@ -86,11 +90,17 @@ class Encoder:
                 body = ",".join([f'"{key}":{value!r}' for key, value in values.items()])
                 yield head[0], f'{head[1]}{stamp}","values":{{{body}}}}}'.encode()
                 continue
-            fmt = self.formats.get(device.code, PayloadFormat.NATIVE)
-            for topic, payload in encode(
-                fmt, device=device.code, ts=tick.ts, values=values, prefix=self.prefix
-            ):
-                yield topic.encode(), payload
+            yield from self._encoded(device.code, values, tick.ts, stamp)
+
+    def _encoded(self, code: str, values: dict[str, float], ts: datetime, stamp: str) -> Iterator[Message]:
+        head = self._native.get(code)
+        if head is not None:
+            body = ",".join([f'"{key}":{value!r}' for key, value in values.items()])
+            yield head[0], f'{head[1]}{stamp}","values":{{{body}}}}}'.encode()
+            return
+        fmt = self.formats.get(code, PayloadFormat.NATIVE)
+        for topic, payload in encode(fmt, device=code, ts=ts, values=values, prefix=self.prefix):
+            yield topic.encode(), payload
 
 
 def write_truth(plan: Plan, out_dir: Path, run_id: str) -> Path:
@@ -132,7 +142,7 @@ def run_fast(plan: Plan, publisher: BatchPublisher, *, prefix: str, show_progres
         task = progress.add_task(f"fast {plan.name}", total=sim.count_until(plan.end), rate="")
         for tick in sim.ticks(plan.end):
             stats.messages += publisher.publish_many(encoder.messages(tick))
-            stats.readings += sum(len(v) for _, v in tick.samples)
+            stats.readings += sum(len(v) for _, v in tick.samples) + sum(len(m[1]) for m in tick.stamped)
             stats.instants += 1
             elapsed = time.perf_counter() - started
             progress.update(task, advance=1, rate=f"{stats.messages / max(elapsed, 1e-9):,.0f} msg/s")
@@ -157,12 +167,15 @@ def run_backfill(
     with progress_bar(enabled=show_progress) as progress:
         task = progress.add_task(f"backfill {plan.name}", total=sim.count_until(plan.end), rate="")
         for tick in sim.ticks(plan.end):
+            for device, values, stamped_at in tick.stamped:
+                at = stamped_at.astimezone(UTC)
+                batch.extend(Reading(device.code, key, at, value) for key, value in values.items())
             ts = tick.ts.astimezone(UTC)
             for device, values in tick.samples:
                 code = device.code
                 batch.extend(Reading(code, key, ts, value) for key, value in values.items())
             stats.instants += 1
-            stats.messages += len(tick.samples)
+            stats.messages += len(tick.samples) + len(tick.stamped)
             if len(batch) >= batch_readings:
                 store.write(batch, tags)
                 stats.readings += len(batch)
@@ -218,19 +231,24 @@ class LiveRun:
             started = time.monotonic()
             step_s = self.sim.step.total_seconds() / self.speed
             index = 0
+            last: mqtt.MQTTMessageInfo | None = None
             while not self._stop.is_set():
                 if until is not None and self.sim.time_of(index) >= until:
                     break
                 tick = self.sim.tick()
                 sent = 0
                 for topic, payload in self.encoder.messages(tick):
-                    self._client.publish(topic.decode(), payload, qos=self.qos)
+                    last = self._client.publish(topic.decode(), payload, qos=self.qos)
                     sent += 1
                 self.published += sent
                 if on_tick is not None:
                     on_tick(tick, sent)
                 index += 1
                 self._stop.wait(max(0.0, started + index * step_s - time.monotonic()))
+            # paho sends in order: once the last message is out (acknowledged at QoS 1), all of them are.
+            # Without a broker (it went away, or the demo is shutting down) there is nothing to wait for.
+            if last is not None and self._client.is_connected():
+                last.wait_for_publish(_FLUSH_TIMEOUT_S)
         finally:
             self._client.disconnect()
             self._client.loop_stop()

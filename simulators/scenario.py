@@ -7,9 +7,10 @@ the file, the line and the field (docs/simulators.md shows the format).
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,12 +20,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from cityhall.assets import DEVICE_QUANTITIES, YamlSource
 from cityhall.contract import QUANTITIES, PayloadFormat
-from cityhall.models import DeviceKind
-from simulators.devices import Moment, SimulatedDevice
+from cityhall.models import BuildingUse, DeviceKind, SpaceKind
+from cityhall.reporting import MAX_INTERVAL_S, FlowSemantics, ReportingMode, ReportingSpec, effective, overlay
+from simulators.devices import MeterRole, Moment, SimulatedDevice
+from simulators.emission import RATE_REGISTERS, period_due, phase_s
 from simulators.engine import Simulation
 from simulators.faults import CATALOGUE, DriftParams, Fault, FaultKind, SpikeParams
 from simulators.fleet import ScaleSpec
 from simulators.formats import SUPPORTED_QUANTITIES
+from simulators.realism import DevicePhysics, Realism, RealismSpec
 from simulators.weather import TainanWeather
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -78,6 +82,16 @@ class FormatsSpec(_Spec):
     by_device: dict[str, PayloadFormat] = {}
 
 
+class ReportingBlock(_Spec):
+    """How the devices report on the wire: their register's reporting, with this scenario's word over it per
+    device kind and per device (a device entry wins). Without the block, every device sends every step."""
+
+    # The heartbeat of an on-change device whose reporting declares none.
+    heartbeat_s: Annotated[float, Field(ge=1, le=MAX_INTERVAL_S)] = 900.0
+    by_kind: dict[DeviceKind, ReportingSpec] = {}
+    by_device: dict[str, ReportingSpec] = {}
+
+
 class FaultSpec(_Spec):
     """One fault as written: kind, device, when (offset from the run start, or a time with offset)."""
 
@@ -101,6 +115,8 @@ class ScenarioSpec(_Spec):
     device_kinds: tuple[DeviceKind, ...] | None = None
     scale: ScaleSpec | None = None
     formats: FormatsSpec = FormatsSpec()
+    reporting: ReportingBlock | None = None
+    realism: RealismSpec | None = None
     faults: tuple[FaultSpec, ...] = ()
 
     @field_validator("start")
@@ -217,6 +233,7 @@ class Plan:
             step=spec.step,
             weather=TainanWeather(spec.seed),
             faults=self.faults,
+            report=spec.reporting is not None,
         )
 
 
@@ -242,12 +259,17 @@ def plan(scenario: Scenario, devices: Sequence[SimulatedDevice], *, start: datet
         if building not in known_buildings:
             problems.append(f"{where(('buildings', i))}: unknown building {building!r}")
     formats = _formats(scenario, wanted, problems)
+    _reporting(scenario, wanted, formats, problems)
+    if spec.realism is not None:
+        _realism(scenario, spec.realism, wanted, problems)
     check = _Checking(scenario, by_code, run_start, end, TainanWeather(spec.seed))
     faults: list[Fault] = []
     for i, entry in enumerate(spec.faults):
         fault = _fault(check, i, entry, problems)
         if fault is not None:
             faults.append(fault)
+    if spec.reporting is not None:
+        _onto_messages(check, faults, problems)
     _overlaps(scenario, faults, problems)
     if problems:
         raise scenario.error(problems)
@@ -264,19 +286,108 @@ def _formats(
             problems.append(f"{scenario.where(('formats', 'by_device', code))}: unknown device {code!r}")
     out = {}
     for d in devices:
-        fmt = spec.by_device.get(d.code, spec.by_kind.get(d.kind, PayloadFormat.NATIVE))
+        fmt = spec.by_device.get(d.code, spec.by_kind.get(d.kind, d.payload_format))
         missing = set(DEVICE_QUANTITIES[d.kind]) - SUPPORTED_QUANTITIES[fmt]
         if missing:
-            loc: Loc = (
-                ("formats", "by_device", d.code)
-                if d.code in spec.by_device
-                else ("formats", "by_kind", d.kind.value)
-            )
+            loc: Loc = ("formats",)
+            if d.code in spec.by_device:
+                loc = ("formats", "by_device", d.code)
+            elif d.kind in spec.by_kind:
+                loc = ("formats", "by_kind", d.kind.value)
+            said = "" if len(loc) > 1 else " (the register's payload_format; give the device another here)"
             problems.append(
                 f"{scenario.where(loc)}: {fmt} cannot carry {', '.join(sorted(missing))} of {d.kind} {d.code}"
+                + said
             )
         out[d.code] = fmt
     return out
+
+
+def _reporting(
+    scenario: Scenario, devices: list[SimulatedDevice], formats: dict[str, PayloadFormat], problems: list[str]
+) -> None:
+    """Give each device its effective reporting: kind, payload family, register, then this scenario's word."""
+    block = scenario.spec.reporting or ReportingBlock()
+    by_code = {d.code: d for d in devices}
+    for kind, kind_spec in block.by_kind.items():
+        _resolution_problems(scenario, ("reporting", "by_kind", kind.value), kind_spec, kind, problems)
+    for code, device_spec in block.by_device.items():
+        device = by_code.get(code)
+        if device is None:
+            problems.append(f"{scenario.where(('reporting', 'by_device', code))}: unknown device {code!r}")
+        else:
+            _resolution_problems(
+                scenario, ("reporting", "by_device", code), device_spec, device.kind, problems
+            )
+    for d in devices:
+        quantities = DEVICE_QUANTITIES[d.kind]
+        reporting = effective(d.kind, formats[d.code], d.register_reporting, quantities)
+        for said in (block.by_kind.get(d.kind), block.by_device.get(d.code)):
+            if said is not None:
+                reporting = overlay(reporting, said, quantities)
+        if reporting.mode is ReportingMode.ON_CHANGE and reporting.interval_s is None:
+            reporting = replace(reporting, interval_s=block.heartbeat_s)
+        d.reporting = reporting
+
+
+def _resolution_problems(
+    scenario: Scenario, here: Loc, said: ReportingSpec, kind: DeviceKind, problems: list[str]
+) -> None:
+    measured = DEVICE_QUANTITIES[kind]
+    for quantity in said.unknown_quantities(measured):
+        problems.append(
+            f"{scenario.where((*here, 'resolution', quantity))}: a {kind} does not measure {quantity}; "
+            f"it measures {', '.join(measured)}"
+        )
+
+
+def _realism(
+    scenario: Scenario, spec: RealismSpec, devices: list[SimulatedDevice], problems: list[str]
+) -> None:
+    """Check the devices a realism block names, then give every device its physics."""
+    by_code = {d.code: d for d in devices}
+
+    def named(loc: Loc, code: str, kind: DeviceKind) -> None:
+        device = by_code.get(code)
+        if device is None:
+            problems.append(f"{scenario.where(loc)}: unknown device {code!r}")
+        elif device.kind is not kind:
+            problems.append(f"{scenario.where(loc)}: {device.code} is a {device.kind}; expected a {kind}")
+
+    timers = spec.lighting.timers if spec.lighting is not None else ()
+    for i, timer in enumerate(timers):
+        for j, code in enumerate(timer.devices):
+            named(("realism", "lighting", "timers", i, "devices", j), code, DeviceKind.ELECTRICITY_METER)
+    rates = spec.contacts.by_device if spec.contacts is not None else {}
+    for code in rates:
+        named(("realism", "contacts", "by_device", code), code, DeviceKind.CONTACT_SENSOR)
+    realism = Realism(spec, scenario.spec.seed)
+    dorm, contacts = spec.dormitory, spec.contacts
+    for d in devices:
+        is_meter = d.kind is DeviceKind.ELECTRICITY_METER
+        draws_water = (
+            dorm is not None
+            and d.kind is DeviceKind.WATER_METER
+            and d.use is BuildingUse.DORMITORY
+            and d.role is not MeterRole.WATER_HEATER
+        )
+        d.physics = DevicePhysics(
+            realism,
+            random.Random(f"{scenario.spec.seed}:{d.code}:realism"),  # noqa: S311 - simulation, not security
+            dorm_room=d.space_kind is SpaceKind.DORMITORY_ROOM,
+            lit_on_days_off=is_meter and d.role is MeterRole.LIGHTING and d.use is not BuildingUse.DORMITORY,
+            timers=tuple(t for t in timers if d.code in t.devices),
+            draws_per_h=(
+                d.building_beds * dorm.bed_share * dorm.night_draws_per_resident_h
+                if draws_water and dorm is not None
+                else 0.0
+            ),
+            openings_per_h=(
+                rates.get(d.code, contacts.openings_per_h)
+                if contacts is not None and d.kind is DeviceKind.CONTACT_SENSOR
+                else 0.0
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +428,11 @@ def _fault(check: _Checking, i: int, entry: FaultSpec, problems: list[str]) -> F
     interval = _interval(check, here, entry, problems)
     if device is None or params is None or interval is None or len(problems) > found:
         return None
-    problem = _quantity_problem(device, params) or _window_problem(check, entry, device, *interval)
+    problem = (
+        _quantity_problem(device, params)
+        or _mean_rate_problem(check, device, params)
+        or _window_problem(check, entry, device, *interval)
+    )
     if problem:
         problems.append(f"{where((*here, problem[0]))}: {problem[1]}")
         return None
@@ -338,7 +453,12 @@ def _interval(
         if entry.end is not None and check.instant(entry.end) != end:
             problems.append(f"{where((*here, 'end'))}: {entry.kind} is one sample long; leave `end` out")
     elif entry.end is None:
-        problems.append(f"{where(here)}: `end` is required for {entry.kind}")
+        if info.to_run_end is False:
+            problems.append(f"{where(here)}: `end` is required for {entry.kind}")
+            return None
+        end = check.run_end
+    elif info.to_run_end is None:
+        problems.append(f"{where((*here, 'end'))}: {entry.kind} lasts to the end of the run; leave `end` out")
         return None
     else:
         end = check.instant(entry.end)
@@ -367,6 +487,19 @@ def _quantity_problem(device: SimulatedDevice, params: object) -> tuple[str, str
     )
 
 
+def _mean_rate_problem(check: _Checking, device: SimulatedDevice, params: object) -> tuple[str, str] | None:
+    """A device that sends its register's mean rate recomputes the rate: a one-sample offset cannot show."""
+    if check.scenario.spec.reporting is None or device.reporting.flow is not FlowSemantics.INTERVAL_MEAN:
+        return None
+    registers = dict(RATE_REGISTERS)
+    if not isinstance(params, SpikeParams) or params.quantity not in registers:
+        return None
+    return "params.quantity", (
+        f"{device.code} sends {params.quantity} as the mean of {registers[params.quantity]} since its last "
+        f"message (flow: interval_mean), so one sample of it cannot be off"
+    )
+
+
 def _window_problem(
     check: _Checking, entry: FaultSpec, device: SimulatedDevice, start: datetime, end: datetime
 ) -> tuple[str, str] | None:
@@ -382,6 +515,36 @@ def _window_problem(
             )
         ts += check.scenario.spec.step
     return None
+
+
+def _onto_messages(check: _Checking, faults: list[Fault], problems: list[str]) -> None:
+    """Move each one-sample fault on a device that sends every few steps onto its first message from the
+    fault's start, so that it shows; the ground truth then names that message's time."""
+    step = check.scenario.spec.step
+    step_s = step.total_seconds()
+    for fault in faults:
+        reporting = fault.device.reporting
+        interval_s = reporting.interval_s
+        if (
+            not CATALOGUE[fault.kind].instant
+            or reporting.mode is not ReportingMode.PERIODIC
+            or not interval_s
+        ):
+            continue
+        phase = phase_s(fault.device.code, interval_s)
+        ts = fault.start
+        while ts < check.run_end and not (
+            ts == check.run_start
+            or period_due(ts.timestamp(), step_s=step_s, interval_s=interval_s, phase=phase)
+        ):
+            ts += step
+        if ts >= check.run_end:
+            problems.append(
+                f"line {fault.line}, faults[{fault.index}].start: {fault.device.code} sends no message "
+                f"between {fault.start.isoformat()} and the end of the run"
+            )
+            continue
+        fault.start, fault.end = ts, ts + step
 
 
 def _line(scenario: Scenario, loc: Loc) -> int:
@@ -401,11 +564,14 @@ def _overlaps(scenario: Scenario, faults: list[Fault], problems: list[str]) -> N
                     f"line {later.line}, faults[{later.index}]: overlaps {earlier.kind} {earlier.id} "
                     f"(line {earlier.line}) on {later.device.code}"
                 )
-        registers = [f for f in items if f.kind in {FaultKind.REGISTER_RESET, FaultKind.REGISTER_ROLLOVER}]
+        registers = [f for f in items if f.kind in _REGISTER_KINDS]
         if len(registers) > 1:
             problems.append(
                 f"line {registers[1].line}, faults[{registers[1].index}]: one register fault per device"
             )
+
+
+_REGISTER_KINDS = frozenset({FaultKind.REGISTER_RESET, FaultKind.REGISTER_ROLLOVER, FaultKind.METER_SWAP})
 
 
 def scenario_files() -> list[Path]:

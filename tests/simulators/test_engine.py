@@ -233,6 +233,9 @@ def test_ground_truth_records_name_everything_a_scorer_needs() -> None:
     assert record == {
         "fault_id": "f001",
         "kind": "ac_left_on",
+        "category": "fault",
+        "rule_kind": "after_hours",
+        "would_trip": [],
         "device": "YH-A-3F-AC-01",
         "device_kind": "air_conditioner",
         "space": "YH-A-3F-OFF-01",

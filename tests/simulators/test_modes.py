@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,15 @@ from cityhall.migrate import upgrade
 from cityhall.settings import Settings, get_settings
 from cityhall.timeseries.influx import InfluxStore
 from cityhall.timeseries.sql import SqlStore
-from simulators.modes import fast_publisher, live_runner, run_backfill, run_fast, run_live, write_truth
+from simulators.modes import (
+    Encoder,
+    fast_publisher,
+    live_runner,
+    run_backfill,
+    run_fast,
+    run_live,
+    write_truth,
+)
 from tests import servers
 from tests.simulators.conftest import plan_of
 from tests.waiting import PATIENCE_S, wait_for
@@ -189,6 +198,90 @@ def test_cli_refuses_a_bad_scenario_before_publishing(
     args = ["simulate", "--scenario", str(scenario), "--mode", "fast", "--register", str(seed_path())]
     out_dir = tmp_path / "truth"
     result = CliRunner().invoke(app, [*args, "--out-dir", str(out_dir)])
+    get_settings.cache_clear()  # the command cached this process's settings: later CLI tests need their own
     assert result.exit_code == 1
     assert "line 8, faults[0].device: unknown device 'MZ-DORM-EM-NONE'" in result.output
     assert not out_dir.exists()  # no truth file: nothing ran
+
+
+# Everything that thins, stamps or repeats messages: periodic and on-change reporting with heartbeats, doors
+# opened between steps, night water draws, a hung sensor, an outage, a planned swap.
+REALISTIC = """\
+name: realistic-small
+seed: 6
+start: 2026-07-13T17:00:00+08:00
+duration: 2h
+step: 1m
+buildings: [MZ-DORM]
+reporting: {heartbeat_s: 600, by_kind: {climate_sensor: {interval_s: 300, resolution: {temperature_c: 0.1}}}}
+realism: {climate: {}, dormitory: {}, contacts: {openings_per_h: 20}}
+faults:
+  - {kind: hung_device, device: MZ-DORM-2F-CS-201, start: 30m, end: 1h30m}
+  - {kind: meter_offline, device: MZ-DORM-EM-MAIN, start: 20m, end: 40m}
+  - {kind: meter_swap, device: MZ-DORM-WM-MAIN, start: 1h, end: 1h10m}
+"""
+
+
+def _reference(path: Path) -> Counter[tuple[str, bytes]]:
+    """What the pure simulation sends: (topic, payload) with their counts (a hung device repeats one)."""
+    plan = plan_of(path)
+    encoder = Encoder(plan.formats, "cityhall/v1")
+    return Counter(
+        (topic.decode(), payload)
+        for tick in plan.simulation().ticks(plan.end)
+        for topic, payload in encoder.messages(tick)
+    )
+
+
+def _received(messages: list[mqtt.MQTTMessage]) -> Counter[tuple[str, bytes]]:
+    return Counter((m.topic, bytes(m.payload)) for m in messages)
+
+
+def test_fast_mode_sends_exactly_what_the_simulation_reports(
+    mosquitto: servers.MosquittoServer, collected: Collected, write_scenario: Callable[[str], Path]
+) -> None:
+    path = write_scenario(REALISTIC)
+    expected = _reference(path)
+    assert sum(expected.values()) < 120 * len(plan_of(path).devices) / 2  # thinned: not every step
+    publisher = fast_publisher(broker_settings(mosquitto), qos=1, max_inflight=100)
+    try:
+        stats = run_fast(plan_of(path), publisher, prefix="cityhall/v1", show_progress=False)
+    finally:
+        publisher.close()
+    assert stats.messages == sum(expected.values())
+    assert _received(collected.wait_for(stats.messages)) == expected
+
+
+def test_live_mode_sends_exactly_what_the_simulation_reports(
+    mosquitto: servers.MosquittoServer, collected: Collected, write_scenario: Callable[[str], Path]
+) -> None:
+    path = write_scenario(REALISTIC)
+    expected = _reference(path)
+    plan = plan_of(path)
+    stats = run_live(live_runner(broker_settings(mosquitto), plan, speed=6000), plan, show_progress=False)
+    assert stats.messages == sum(expected.values())
+    assert _received(collected.wait_for(stats.messages)) == expected
+
+
+def test_backfill_stores_exactly_what_the_simulation_reports(
+    db_url: str, write_scenario: Callable[[str], Path]
+) -> None:
+    path = write_scenario(REALISTIC)
+    expected = {
+        (r.device, r.quantity, r.ts, r.value)
+        for _, payload in _reference(path)
+        for r in decode_native(payload)
+    }
+    engine = create_engine(db_url)
+    upgrade(engine)
+    store = SqlStore(engine)
+    plan = plan_of(path)
+    run_backfill(plan, store, batch_readings=500, show_progress=False)
+    stored = {
+        (code, quantity, ts, value)
+        for quantity in {q for _, q, _, _ in expected}
+        for code, points in store.window(quantity=quantity, since=plan.start, until=plan.end).items()
+        for ts, value in points
+    }
+    store.close()
+    assert stored == expected
