@@ -127,6 +127,7 @@ class Overrides:
     force_open: bool = False
     lighting_share: float | None = None
     temperature_c: float | None = None
+    room_cooled: bool = False  # an air-conditioner in the room is forced on: the room cools with it
 
 
 @dataclass(slots=True)
@@ -284,7 +285,7 @@ class SimulatedDevice:
         if self.physics is not None and self.physics.realism.spec.climate is not None:
             return self._room_air(m, o, self.physics, occ=occ, jitter=jitter, hours=hours)
         outdoor = m.outdoor
-        if self.space_has_ac and m.cooling(self.use):
+        if self.space_has_ac and (m.cooling(self.use) or (o is not None and o.room_cooled)):
             temperature_c = SETPOINT_C + 0.5 + 0.3 * jitter
             humidity_pct = 58.0 + 2.0 * jitter
         else:
@@ -315,7 +316,7 @@ class SimulatedDevice:
         in_dorm_room = physics.dorm_room and dorm is not None
         if in_dorm_room and not physics.realism.lived_in(self.space):
             occ = 0.0
-        if self.space_has_ac and self.cooling(m):
+        if self.space_has_ac and (self.cooling(m) or (o is not None and o.room_cooled)):
             target_c, target_rh = SETPOINT_C + 0.5, 58.0  # the thermostat holds the room
         else:
             free_c = 0.45 * m.outdoor.temperature_c + 15.0 + occ

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cityhall.models import DeviceKind
 from simulators.devices import Moment, Overrides, SimulatedDevice
 from simulators.emission import EVERY_STEP, Emitter, Sample, Stamped
 from simulators.faults import Fault, FaultKind, RolloverParams
@@ -68,12 +69,22 @@ class Simulation:
         for fault in self.faults:
             if fault.kind is FaultKind.REGISTER_ROLLOVER:
                 self._place_rollover(fault)
+        # An air-conditioner left on cools its room: the room's climate sensors read it (not only its meter).
+        self._cooled_by: dict[str, list[Fault]] = {}
+        for fault in self.faults:
+            if fault.kind is FaultKind.AC_LEFT_ON:
+                for d in self.devices:
+                    if d.kind is DeviceKind.CLIMATE_SENSOR and (d.building, d.space) == (
+                        fault.device.building,
+                        fault.device.space,
+                    ):
+                        self._cooled_by.setdefault(d.code, []).append(fault)
         # Devices without an emitter send every sample as it is: the hot path of the load generator.
         step_s = step.total_seconds()
         self._emitters = {
             d.code: Emitter(d, d.reporting if report else EVERY_STEP, step_s=step_s)
             for d in self.devices
-            if report or d.code in self._by_device
+            if report or d.code in self._by_device or d.code in self._cooled_by
         }
 
     def moment(self, ts: datetime) -> Moment:
@@ -101,12 +112,18 @@ class Simulation:
                 append((device, device.sample(moment)))
                 continue
             faults = by_device.get(device.code)
+            cooled = self._cooled(device.code, ts)
             if faults is None:
                 emitter.offer(
-                    ts, t_s, device.sample(moment), events=device.events, samples=samples, stamped=stamped
+                    ts,
+                    t_s,
+                    device.sample(moment, cooled),
+                    events=device.events,
+                    samples=samples,
+                    stamped=stamped,
                 )
                 continue
-            reported = self._faulty_sample(device, faults, moment)
+            reported = self._faulty_sample(device, faults, moment, cooled)
             events = device.events
             if events:  # a fault acts on [start, end) exactly: what happened before it is still sent
                 events = [e for e in events if not any(f.start <= e[0] < f.end for f in faults)]
@@ -114,11 +131,17 @@ class Simulation:
             emitter.offer(ts, t_s, reported, events=events, hung=hung, samples=samples, stamped=stamped)
         return Tick(ts, samples, stamped)
 
+    def _cooled(self, code: str, ts: datetime) -> Overrides | None:
+        """The room of climate sensor `code` cooled by an air-conditioner left on, or None."""
+        faults = self._cooled_by.get(code)
+        if faults is None or not any(f.active(ts) for f in faults):
+            return None
+        return Overrides(room_cooled=True)
+
     def _faulty_sample(
-        self, device: SimulatedDevice, faults: list[Fault], moment: Moment
+        self, device: SimulatedDevice, faults: list[Fault], moment: Moment, overrides: Overrides | None = None
     ) -> dict[str, float] | None:
         ts = moment.ts
-        overrides = None
         for fault in faults:
             if fault.changes_rates and fault.active(ts):
                 overrides = overrides or Overrides()

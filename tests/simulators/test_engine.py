@@ -186,6 +186,17 @@ def _assert_semantics(
     match fault.kind:
         case FaultKind.AC_LEFT_ON:
             assert all(v["on_state"] == 1 and v["power_kw"] > 0 for v in got)
+            # The unit cools its room: the room's sensors hold near the set-point while it runs.
+            sensors = [
+                d.code
+                for d in plan.devices
+                if d.space == fault.device.space and d.kind is DeviceKind.CLIMATE_SENSOR
+            ]
+            assert sensors
+            for code in sensors:
+                assert all(faulty[code][ts]["temperature_c"] < 27.5 for ts in inside), code
+                warm = [ts for ts in inside if baseline[code][ts]["temperature_c"] > 27.5]
+                assert warm, "the room would have been warm without the unit"
         case FaultKind.LIGHTS_LEFT_ON:
             day_kw = max(v["power_kw"] for v in baseline[fault.device.code].values())
             assert all(v["power_kw"] > 0.7 * day_kw for v in got)

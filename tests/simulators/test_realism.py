@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cityhall.models import DeviceKind
 from simulators.engine import Simulation
+from simulators.faults import FaultKind
 from simulators.scenario import Plan
 from simulators.weather import TainanWeather
 from tests.simulators.conftest import plan_of
@@ -187,9 +188,20 @@ def test_faults_never_shift_the_realism_stream(write_scenario: Callable[[str], P
     faulty, clean = samples(plan), samples(plan_of(path, without_faults=True))
     assert set(faulty) == set(clean)
     acting = {f.device.code: f for f in plan.faults}
+    # An air-conditioner left on cools its room: the room's sensors follow from the fault's start on (and
+    # warm back up slowly after it, the room's thermal mass).
+    (left_on,) = [f for f in plan.faults if f.kind is FaultKind.AC_LEFT_ON]
+    cooled = {
+        d.code: left_on
+        for d in plan.devices
+        if d.space == left_on.device.space and d.kind is DeviceKind.CLIMATE_SENSOR
+    }
+    assert cooled
     for code, by_time in clean.items():
         fault = acting.get(code)
         for ts, (values, events) in by_time.items():
+            if code in cooled and ts >= cooled[code].start:
+                continue
             if fault is None:
                 assert faulty[code][ts] == (values, events), (code, ts)
             elif not fault.active(ts):
@@ -197,6 +209,10 @@ def test_faults_never_shift_the_realism_stream(write_scenario: Callable[[str], P
                 got, got_events = faulty[code][ts]
                 assert _without_registers(got) == _without_registers(values), (code, ts)
                 assert got_events == events, (code, ts)
+    for code, fault in cooled.items():
+        during = [ts for ts in clean[code] if fault.active(ts)]
+        cooler = [faulty[code][ts][0]["temperature_c"] < clean[code][ts][0]["temperature_c"] for ts in during]
+        assert sum(cooler) > len(during) / 2, code
     door = acting["MZ-DORM-2F-WC-201"]
     held = [faulty[door.device.code][ts] for ts in clean[door.device.code] if door.active(ts)]
     assert all(values == {"open_state": 1.0} for values, _ in held)
