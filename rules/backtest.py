@@ -91,7 +91,7 @@ class Replay:
         since = now - w.lookback
         only = None if isinstance(w.rule, OfflineRule) else due
         if isinstance(w.rule, SUMMARISED):
-            judged = set(due)
+            judged = set(due) | {peer for code in due for peer, _ in w.peers[code]}
             for quantity, codes in w.queries().items():
                 self._seal(quantity, [c for c in codes if c in judged], now)
         if frames is not None and batchable(w.rule):

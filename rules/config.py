@@ -29,6 +29,7 @@ from rules.kinds import (
     AfterHoursRule,
     BaselineRule,
     ComfortRule,
+    DriftRule,
     FlatlineRule,
     LeakRule,
     OfflineRule,
@@ -449,6 +450,39 @@ class RuntimeDefinition(RuleDefinition):
         return RuntimeRule(**self._common(), hours=self.hours, lookback_s=self.lookback_days * 86400)
 
 
+class DriftDefinition(RuleDefinition):
+    """`drift`: a sensor's offset from its neighbours (same building and kind of space) creeps away."""
+
+    kind: Literal["drift"]
+    quantity: str = "temperature_c"
+    days: int = Field(7, ge=2, le=28)
+    recent_hours: float = Field(24, ge=1, le=168)
+    min_delta: float = Field(1.5, gt=0, le=10_000)
+    k_sigma: float = Field(3, ge=0, le=100)
+    min_peers: int = Field(2, ge=1, le=1000)
+    min_days: int = Field(2, ge=1, le=28)
+    clear_share: float = Field(0.7, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _enough_days(self) -> Self:
+        if self.min_days > self.days:
+            raise ValueError("`min_days` cannot be more than `days`")
+        return self
+
+    def to_rule(self) -> DriftRule:
+        """The engine's view of this definition."""
+        return DriftRule(
+            **self._common(),
+            days=self.days,
+            recent_s=self.recent_hours * 3600,
+            min_delta=self.min_delta,
+            k_sigma=self.k_sigma,
+            min_peers=self.min_peers,
+            min_days=self.min_days,
+            clear_share=self.clear_share,
+        )
+
+
 AnyDefinition = Annotated[
     ThresholdDefinition
     | AfterHoursDefinition
@@ -459,7 +493,8 @@ AnyDefinition = Annotated[
     | RateOfChangeDefinition
     | ComfortDefinition
     | OpenWhileCoolingDefinition
-    | RuntimeDefinition,
+    | RuntimeDefinition
+    | DriftDefinition,
     Field(discriminator="kind"),
 ]
 KINDS = (
@@ -473,6 +508,7 @@ KINDS = (
     "comfort",
     "open_while_cooling",
     "runtime",
+    "drift",
 )
 
 

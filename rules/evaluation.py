@@ -16,7 +16,7 @@ import numpy as np
 from rules.batch import BREACH, NONE, NORMAL, STATUSES, Frame, Verdicts, judge_frame
 from rules.config import RuleDefinition, Targets
 from rules.engine import Finding, Rule, Status, Subject, Window
-from rules.kinds import SUMMARISED, ComfortRule, OfflineRule
+from rules.kinds import SUMMARISED, ComfortRule, DriftRule, OfflineRule
 from rules.summary import Sealed
 
 GATEWAY_SERVES = "whole building"
@@ -69,11 +69,16 @@ class Watch:
 
 
 def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
-    """The devices a rule watches (they must measure what it reads) and their same-space peers."""
+    """The devices a rule watches (they must measure what it reads) and their peers (same space; same
+    building for a drift rule)."""
     rule = definition.to_rule()
     by_space: dict[str, list[Subject]] = {}
+    by_building: dict[str, list[Subject]] = {}
     for s in subjects:
         by_space.setdefault(s.space, []).append(s)
+        by_building.setdefault(s.building, []).append(s)
+    # Peers come from the device's space, or its building for the kinds that compare neighbours.
+    pool = by_building if isinstance(rule, DriftRule) else by_space
     chosen: list[Subject] = []
     quantity: dict[str, str] = {}
     peers: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -88,9 +93,8 @@ def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
             continue
         chosen.append(s)
         quantity[s.code] = q
-        found = [
-            (c.code, pq) for c in by_space.get(s.space, []) if c.code != s.code and (pq := rule.peer_of(s, c))
-        ]
+        mine = s.building if pool is by_building else s.space
+        found = [(c.code, pq) for c in pool.get(mine, []) if c.code != s.code and (pq := rule.peer_of(s, c))]
         peers[s.code] = tuple([(s.code, cq) for cq in rule.companions(s)] + found)
         variant = rule.specialise(s)
         if variant != rule:  # one object per distinct variant, so devices judged alike share a frame
@@ -118,7 +122,18 @@ def judge_watch(
         rule = watch.rule_for(s.code)
         quantity = watch.quantity[s.code]
         window = series.get(quantity, {}).get(s.code, ())
-        if isinstance(rule, SUMMARISED):
+        if isinstance(rule, DriftRule):  # summaries of its own and of its peers
+            held = sealed.get(quantity, {}) if sealed is not None else {}
+            pairs = watch.peers[s.code]
+            finding = rule.judge(
+                window,
+                now=now,
+                peers=[series.get(q, {}).get(code, ()) for code, q in pairs],
+                sealed=held.get(s.code),
+                peer_sealed=[held.get(code) for code, _ in pairs],
+                key=s.code,
+            )
+        elif isinstance(rule, SUMMARISED):
             cells = sealed.get(quantity, {}).get(s.code) if sealed is not None else None
             finding = rule.judge(window, now=now, sealed=cells)
         else:

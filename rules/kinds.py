@@ -6,16 +6,18 @@ import bisect
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import ClassVar, Self
+
+import numpy as np
 
 from cityhall.contract import QUANTITIES
 from cityhall.models import Severity
 from cityhall.reporting import FlowSemantics, ReportingMode
 from rules.engine import Finding, Sample, Status, Subject, Window, held
 from rules.schedule import TAIPEI, Schedule, is_working_day
-from rules.summary import CELL, CELL_US, Cells, Stats, Summary, at, ceil_cell, floor_cell, us
+from rules.summary import CELL, CELL_US, ONE_US, Cells, Floats, Stats, Summary, at, ceil_cell, floor_cell, us
 
 HOUR = timedelta(hours=1)
 
@@ -764,6 +766,162 @@ class ComfortRule(_Base):
         )
 
 
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRule(_Base):
+    """A sensor drifting away from its neighbours (issue 15): the same kind of sensor in the same building
+    and the same kind of space (`peer_of`) lives in the same weather, schedule and plant, so its offset
+    from their median, quarter hour by quarter hour, holds steady from day to day; a sensor whose element
+    ages or whose calibration slips carries that offset away with it, by a little every day.
+
+    Judged on whole quarter hours (the summaries, `rules.summary`): the median offset over the last
+    `recent_s` (a day: every hour of the building's daily cycle in it) against the median of the daily
+    offsets of the `days` days before it of the same day type (working days, or weekends and holidays: a
+    free-running room's offset on a Sunday differs from its cooled one on a Monday). A breach when they
+    differ by more than `min_delta` and `k_sigma` times the days' own spread (1.4826 x the median absolute
+    deviation of their day-to-day changes, over the square root of 2: the noise of a day's offset, blind to
+    a steady trend, so a drift left alone stays flagged); normal again under `clear_share` of that. With
+    fewer than `min_peers` neighbours reporting in a quarter hour it is not counted; with fewer than
+    `min_days` comparable days, no judgement.
+
+    The finding changes only when a quarter hour ends, so it is worked out once per quarter hour and
+    device (`_memo`): a replay at one-minute steps does not redo a week of medians sixty times an hour.
+    """
+
+    days: int = 7
+    recent_s: float = 86400
+    min_delta: float = 1.5
+    k_sigma: float = 3.0
+    min_peers: int = 2
+    min_days: int = 2
+    clear_share: float = 0.7
+    _memo: dict[str, tuple[int, Finding | None]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+    @property
+    def lookback(self) -> timedelta:
+        """The comparable days and the recent day."""
+        return timedelta(days=self.days) + timedelta(seconds=self.recent_s) + CELL
+
+    @property
+    def threshold(self) -> float:
+        """The least change of offset that counts, in the quantity's unit."""
+        return self.min_delta
+
+    def raw_from(self, now: datetime) -> datetime:
+        """Whole quarter hours are judged: the summaries cover everything before the current one."""
+        return floor_cell(now) - CELL
+
+    def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
+        """Sensors of the same kind in the same building and kind of space that measure the quantity."""
+        same = (candidate.kind, candidate.building, candidate.space_kind) == (
+            subject.kind,
+            subject.building,
+            subject.space_kind,
+        )
+        return self.quantity if same and self.quantity in candidate.quantities else None
+
+    def judge(
+        self,
+        window: Window,
+        *,
+        now: datetime,
+        peers: Sequence[Window] = (),
+        sealed: Cells | None = None,
+        peer_sealed: Sequence[Cells | None] = (),
+        key: str = "",
+    ) -> Finding | None:
+        """The finding over the quarter hours up to the current one (`key`: the device, for the memo)."""
+        end_us = us(floor_cell(now))
+        if key:
+            memo = self._memo.get(key)
+            if memo is not None and memo[0] == end_us:
+                return memo[1]
+        finding = None
+        if len(peers) >= self.min_peers:
+            offsets = self._offsets(end_us, [(window, sealed)], peers, peer_sealed)
+            finding = self._verdict(offsets, end_us, len(peers), window[-1][0] if window else now)
+        if key:
+            self._memo[key] = (end_us, finding)
+        return finding
+
+    def _offsets(
+        self,
+        end_us: int,
+        own: Sequence[tuple[Window, Cells | None]],
+        peers: Sequence[Window],
+        peer_sealed: Sequence[Cells | None],
+    ) -> Floats:
+        """The device's offset from its peers' median in every quarter hour of the lookback up to `end_us`
+        (NaN where it or too few peers reported)."""
+        first_us = end_us - (self.days * DAY + timedelta(seconds=self.recent_s)) // ONE_US
+        size = (end_us - first_us) // CELL_US
+        grid = np.full((len(peers) + 1, size), np.nan)
+        laid = itertools.zip_longest(peers, peer_sealed) if peer_sealed else ((p, None) for p in peers)
+        for row, (w, cells) in enumerate(itertools.chain(own, laid)):
+            starts, means = Summary(w or (), cells).means(first_us, end_us)
+            grid[row, (starts - first_us) // CELL_US] = means
+        others = grid[1:]
+        counted = np.sum(~np.isnan(others), axis=0) >= self.min_peers
+        offsets = np.full(size, np.nan)
+        if counted.any():
+            offsets[counted] = grid[0, counted] - np.nanmedian(others[:, counted], axis=0)
+        return offsets
+
+    def _verdict(self, offsets: Floats, end_us: int, peers: int, latest: datetime) -> Finding | None:
+        """The recent day's median offset against the comparable days' (None: too little to judge)."""
+        size = len(offsets)
+        recent_cells = int(self.recent_s // CELL.total_seconds())
+        recent = offsets[-recent_cells:]
+        if np.count_nonzero(~np.isnan(recent)) < recent_cells // 2:
+            return None  # too little of the day to judge it
+        recent_start = at(end_us) - timedelta(seconds=self.recent_s)
+        half = timedelta(seconds=self.recent_s / 2)  # a day is of the type of its middle
+        working = is_working_day((recent_start + half).astimezone(TAIPEI).date())
+        alike: list[float] = []
+        every: list[float] = []
+        for back in range(1, self.days + 1):
+            hi = size - recent_cells - (back - 1) * (DAY // CELL)
+            day = offsets[max(0, hi - DAY // CELL) : hi]
+            if not len(day) or np.count_nonzero(~np.isnan(day)) < len(day) // 2:
+                continue
+            median = float(np.nanmedian(day))
+            every.append(median)
+            mid = recent_start - back * DAY + half
+            if is_working_day(mid.astimezone(TAIPEI).date()) == working:
+                alike.append(median)
+        days = alike if len(alike) >= self.min_days else every
+        if len(days) < self.min_days:
+            return None
+        values = np.asarray(days[::-1])  # oldest first
+        usual = float(np.median(values))
+        # The days' own spread, from their day-to-day changes when there are enough: a drift under way is
+        # a steady trend across them, which must not widen the band until the alarm clears.
+        if len(values) >= 3:
+            steps = np.diff(values)
+            spread = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / math.sqrt(2)
+        else:
+            spread = 1.4826 * float(np.median(np.abs(values - usual)))
+        band = max(self.min_delta, self.k_sigma * spread)
+        change = float(np.nanmedian(recent)) - usual
+        if abs(change) > band:
+            detail = (
+                f"{self.quantity} reads {abs(change):.1f} {_unit(self.quantity)} "
+                f"{'higher' if change > 0 else 'lower'} against {peers} neighbours than on the "
+                f"{len(days)} days before (limit {band:.1f}): sensor drifting? check or recalibrate it"
+            )
+            return Finding(Status.BREACH, recent_start, round(change, 3), latest, detail)
+        status = Status.NORMAL if abs(change) <= self.clear_share * band else Status.RECOVERING
+        return Finding(status, recent_start, round(change, 3), latest)
+
+    def explain(self, finding: Finding) -> str:
+        """The alarm sentence."""
+        return finding.detail or f"{self.quantity} drifting from its neighbours by {finding.value:g}"
+
+
 @dataclass(frozen=True, slots=True)
 class OpenWhileCoolingRule(_Base):
     """A door or window open (`open_state` = 1) while an air-conditioner in the same space runs."""
@@ -843,4 +1001,4 @@ class RuntimeRule(_Base):
 
 # The kinds that read quarter-hour summaries before `raw_from(now)` (`rules.summary`): their `judge` takes the
 # device's sealed cells, and the window cache keeps their readings raw only from `raw_from`.
-SUMMARISED = (AfterHoursRule, BaselineRule, LeakRule)
+SUMMARISED = (AfterHoursRule, BaselineRule, LeakRule, DriftRule)

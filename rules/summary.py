@@ -180,14 +180,15 @@ class Cells:
         """Drop the cells that start before `first_us`."""
         self.lo += int(np.searchsorted(self.start[self.lo : self.hi], first_us, "left"))
 
-    def _range(self, first_us: int, end_us: int) -> tuple[int, int]:
+    def span(self, first_us: int, end_us: int) -> tuple[int, int]:
+        """The array indices [lo, hi) of the cells that start in [first_us, end_us)."""
         starts = self.start[self.lo : self.hi]
         lo = self.lo + int(np.searchsorted(starts, first_us, "left"))
         return lo, self.lo + int(np.searchsorted(starts, end_us, "left"))
 
     def between(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
         """(cell start, stats) of the sealed cells in [first_us, end_us), oldest first."""
-        lo, hi = self._range(first_us, end_us)
+        lo, hi = self.span(first_us, end_us)
         return [
             (int(s), Stats(int(n), float(t), float(m)))
             for s, n, t, m in zip(
@@ -206,7 +207,7 @@ class Cells:
         start passes `test`. Each cell is tested once per `key` (not once per call): a rule reading a week
         of cells every cycle tests only the cells sealed since."""
         flags = self._flagged(key, test)
-        lo, hi = self._range(first_us, end_us)
+        lo, hi = self.span(first_us, end_us)
         picked = flags[lo:hi]
         return int(self.n[lo:hi][picked].sum()), self.total[lo:hi][picked].tolist()
 
@@ -246,6 +247,25 @@ class Summary:
         split = self._split(first_us, end_us)
         out = self.sealed.between(first_us, split) if self.sealed is not None and split > first_us else []
         return out + summarise(self.window, split, end_us, self.since) if end_us > split else out
+
+    def means(self, first_us: int, end_us: int) -> tuple[Ints, Floats]:
+        """The starts and means of the cells in [first_us, end_us) that hold readings, oldest first, as
+        arrays: the sealed ones read off the cache's columns, the raw window's summarised."""
+        split = self._split(first_us, end_us)
+        starts: list[Ints] = []
+        means: list[Floats] = []
+        if self.sealed is not None and split > first_us:
+            c = self.sealed
+            lo, hi = c.span(first_us, split)
+            starts.append(c.start[lo:hi])
+            means.append(c.total[lo:hi] / c.n[lo:hi])
+        if end_us > split:
+            tail = summarise(self.window, split, end_us, self.since)
+            starts.append(np.array([start for start, _ in tail], np.int64))
+            means.append(np.array([stats.mean for _, stats in tail], np.float64))
+        if not starts:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        return np.concatenate(starts), np.concatenate(means)
 
     def select(
         self, first_us: int, end_us: int, key: Hashable, test: Callable[[int], bool]

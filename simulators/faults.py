@@ -247,8 +247,7 @@ CATALOGUE: dict[FaultKind, FaultKindInfo] = {
             frozenset({DeviceKind.CLIMATE_SENSOR}),
             DriftParams,
             "a reading offset growing linearly in time (to the end of the run when `end` is left out)",
-            # No rule kind compares a sensor with its neighbours yet: a drift shows once it crosses a limit.
-            rule_kind="threshold",
+            rule_kind="drift",  # against its neighbours (rules.kinds.DriftRule)
             to_run_end=True,
         ),
         FaultKindInfo(

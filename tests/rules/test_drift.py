@@ -1,0 +1,175 @@
+"""The drift rule: a sensor creeping away from its neighbours is found in about two days; rooms that differ,
+a room that runs warm at weekends, noise and quantisation are not drifts (issue 15)."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cityhall.models import Severity
+from rules.config import DriftDefinition, parse_rules
+from rules.engine import Status, Subject, Window
+from rules.evaluation import bind, judge_watch
+from rules.kinds import DriftRule
+from rules.schedule import TAIPEI, is_working_day
+from rules.summary import CELL_US, Cells, summarise, us
+
+START = datetime(2026, 9, 7, tzinfo=TAIPEI)  # a Monday; the 28th (Teachers' Day) is far off
+ROOMS = 6
+STEP = timedelta(minutes=15)
+RULE = DriftRule(key="drift", name="Sensor drift", severity=Severity.LOW, quantity="temperature_c")
+
+
+def _room(
+    i: int, days: float, *, drift_from: float | None = None, per_day: float = 0.0, weekend_c: float = 0.0
+) -> Window:
+    """A cooled office's temperature every 15 minutes at 0.1 degC: held near 26.5 in office hours on working
+    days, free-running (warmer by day) otherwise; each room its own offset and noise. From `drift_from`
+    days on, the reading drifts by `per_day`; `weekend_c`: the room runs that much warmer on non-working
+    days (a sunny facade)."""
+    rng = random.Random(i)  # noqa: S311 - test data
+    offset = (i - ROOMS / 2) * 0.4
+    out = []
+    for k in range(int(days * 96)):
+        ts = START + k * STEP
+        local = ts.astimezone(TAIPEI)
+        working = is_working_day(local.date())
+        hour = local.hour + local.minute / 60
+        if working and 8 <= hour < 18:
+            value = 26.5 + offset / 2
+        else:
+            value = 28.0 + 2.0 * math.sin((hour - 9) / 24 * 2 * math.pi) + offset
+            value += 0.0 if working else weekend_c
+        value += rng.gauss(0, 0.25)
+        if drift_from is not None and k / 96 >= drift_from:
+            value += per_day * (k / 96 - drift_from)
+        out.append((ts.astimezone(UTC), round(value, 1)))
+    return out
+
+
+def _findings(
+    windows: list[Window], days: float, *, every: timedelta = timedelta(hours=1), sealed: bool = False
+) -> list[tuple[datetime, Status]]:
+    """Judge room 0 against the others every `every` over the last two days of `days`."""
+    rule = DriftRule(key="drift", name="Sensor drift", severity=Severity.LOW, quantity="temperature_c")
+    out = []
+    now = START + timedelta(days=days - 2)
+    while now <= START + timedelta(days=days):
+        cut = [[p for p in w if p[0] <= now] for w in windows]
+        cells: list[Cells | None] = [None] * len(cut)
+        if sealed:  # as the runner's cache keeps them: summaries up to the last quarter hour, then raw
+            cells = []
+            for w in cut:
+                c = Cells(us(START))
+                upto = us(now) // CELL_US * CELL_US
+                c.seal(summarise(w, us(START), upto), upto)
+                cells.append(c)
+            cut = [[p for p in w if us(p[0]) >= cells[0].to_us] for w in cut]  # type: ignore[union-attr]
+        finding = rule.judge(
+            cut[0], now=now, peers=cut[1:], sealed=cells[0], peer_sealed=cells[1:], key="room-0"
+        )
+        if finding is not None:
+            out.append((now, finding.status))
+        now += every
+    return out
+
+
+def test_rooms_that_differ_never_drift() -> None:
+    found = _findings([_room(i, 10) for i in range(ROOMS)], 10)
+    assert found, "judged"
+    assert all(status is not Status.BREACH for _, status in found)
+
+
+def test_a_room_warm_at_weekends_is_compared_with_weekends() -> None:
+    # 10 days from a Monday: the last two days judged are Saturday and Sunday; the room runs 2.5 degC warmer
+    # at weekends than its neighbours, on the weekend before too.
+    windows = [_room(0, 14, weekend_c=2.5)] + [_room(i, 14) for i in range(1, ROOMS)]
+    found = _findings(windows, 14)
+    assert all(status is not Status.BREACH for _, status in found), found
+
+
+@pytest.mark.parametrize("per_day", [1.2, -1.0])
+def test_a_drifting_sensor_is_found_within_two_and_a_half_days(per_day: float) -> None:
+    windows = [_room(0, 11, drift_from=8.5, per_day=per_day)] + [_room(i, 11) for i in range(1, ROOMS)]
+    found = _findings(windows, 11)
+    breaches = [now for now, status in found if status is Status.BREACH]
+    assert breaches, found
+    started = START + timedelta(days=8.5)
+    assert timedelta(days=1) < breaches[0] - started <= timedelta(days=2.5)
+    assert all(status is Status.BREACH for now, status in found if now >= breaches[0] + timedelta(hours=2))
+
+
+def test_a_drift_left_alone_stays_flagged() -> None:
+    # The comparable days fill with the drift itself; the alarm must not clear while it goes on.
+    windows = [_room(0, 17, drift_from=3, per_day=0.8)] + [_room(i, 17) for i in range(1, ROOMS)]
+    found = _findings(windows, 17, every=timedelta(hours=4))
+    assert found
+    assert all(status is Status.BREACH for _, status in found), found
+
+
+def test_summaries_and_raw_readings_find_alike() -> None:
+    windows = [_room(0, 11, drift_from=8.5, per_day=1.2)] + [_room(i, 11) for i in range(1, ROOMS)]
+    every = timedelta(hours=3)
+    assert _findings(windows, 11, every=every, sealed=True) == _findings(windows, 11, every=every)
+
+
+def test_too_few_neighbours_or_days_is_no_judgement() -> None:
+    now = START + timedelta(days=9)
+    assert RULE.judge(_room(0, 9), now=now, peers=[_room(1, 9)]) is None
+    assert (
+        RULE.judge(_room(0, 1.5), now=START + timedelta(days=1.5), peers=[_room(i, 1.5) for i in (1, 2)])
+        is None
+    )
+
+
+def test_the_alarm_sentence_names_the_change_and_the_neighbours() -> None:
+    windows = [_room(0, 11, drift_from=7, per_day=1.5)] + [_room(i, 11) for i in range(1, ROOMS)]
+    finding = RULE.judge(windows[0], now=START + timedelta(days=11), peers=windows[1:])
+    assert finding is not None
+    assert finding.status is Status.BREACH
+    assert "higher against 5 neighbours" in RULE.explain(finding)
+    assert finding.value > 3
+
+
+def _subject(code: str, building: str, space: str, space_kind: str, kind: str = "climate_sensor") -> Subject:
+    quantities = ("temperature_c", "humidity_pct", "co2_ppm") if kind == "climate_sensor" else ("power_kw",)
+    return Subject(code, kind, building, space, space_kind, "", quantities)
+
+
+def test_neighbours_are_the_same_kind_of_sensor_in_the_same_building_and_kind_of_space() -> None:
+    (definition,) = parse_rules(
+        {
+            "rules": [
+                {
+                    "key": "drift",
+                    "name": "Sensor drift",
+                    "kind": "drift",
+                    "targets": {"device_kinds": ["climate_sensor"]},
+                }
+            ]
+        }
+    )
+    assert isinstance(definition, DriftDefinition)
+    subjects = [
+        _subject("A-1", "A", "A-1F-OFF", "office"),
+        _subject("A-2", "A", "A-2F-OFF", "office"),
+        _subject("A-3", "A", "A-3F-OFF", "office"),
+        _subject("A-L", "A", "A-1F-LOB", "lobby"),
+        _subject("A-EM", "A", "A-1F-OFF", "office", kind="electricity_meter"),
+        _subject("B-1", "B", "B-1F-OFF", "office"),
+    ]
+    watch = bind(definition, subjects)
+    assert watch.peers["A-1"] == (("A-2", "temperature_c"), ("A-3", "temperature_c"))
+    assert watch.peers["A-L"] == ()
+    assert watch.peers["B-1"] == ()
+    # Judged through the evaluation plumbing, with the peers' windows looked up by the watch.
+    days = 11
+    windows = [_room(0, days, drift_from=7, per_day=1.5), _room(1, days), _room(2, days)]
+    series = {"temperature_c": {"A-1": windows[0], "A-2": windows[1], "A-3": windows[2]}}
+    found = {s.code: f for s, f in judge_watch(watch, series, START + timedelta(days=days))}
+    assert found["A-1"].status is Status.BREACH
+    assert "A-L" not in found
+    assert "B-1" not in found
