@@ -10,7 +10,10 @@ CPU % of one core over the interval, RSS MB, 1-minute load) as it goes, appends 
 bench/results/, and at the end (or on Ctrl-C / SIGTERM) prints a summary: the CPU and RSS medians of the
 first ten minutes against the last ten and their ratio, and the slope of RSS over the second half.
 
-`--summary FILE` prints the summary of a CSV, also of a run still going.
+`--summary FILE` prints the summary of a CSV, also of a run still going. `--aged-hours H` first gives the
+demo's database H hours of every device's 5-s readings up to now (`cityhall simulate --mode backfill`) and
+starts the demo on it (`--keep`): its rule windows start full, as in a demo H hours old, so two hours of
+sampling show whether it has reached its plateau without waiting H hours first.
 `--repo` runs the demo of another checkout (its own .venv), e.g. a `git worktree` of an older commit, so
 before and after are measured by the same script. Linux only (/proc). Not part of the test suite.
 """
@@ -31,7 +34,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -174,20 +177,67 @@ def read_csv(path: Path) -> list[Sample]:
         return [Sample(*(float(row[k]) for k in row)) for row in csv.DictReader(f)]
 
 
-def soak(*, repo: Path, minutes: float, every_s: float, out: Path) -> list[Sample]:
-    """Run the demo of `repo` for `minutes`, sampling every `every_s`; the samples (also in `out`)."""
+def _start(
+    python: Path, repo: Path, port: int, data_dir: Path, log_path: Path, *, keep: bool
+) -> subprocess.Popen[bytes]:
+    argv = [str(python), "-m", "cityhall", "demo", "--port", str(port), "--data-dir", str(data_dir)]
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            [*argv, "--keep"] if keep else argv, cwd=repo, stdout=log_file, stderr=subprocess.STDOUT
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # the demo's own way to stop
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def age(python: Path, repo: Path, data_dir: Path, hours: float, log_path: Path) -> None:
+    """Give the demo in `data_dir` `hours` of every device's readings at its 5-s rate, up to now: the demo
+    then starts with its rule windows full (a demo that has run that long), not empty. The demo is started
+    once to lay out its database, then `cityhall simulate --mode backfill` writes the readings."""
+    port = _free_port()
+    proc = _start(python, repo, port, data_dir, log_path, keep=False)
+    try:
+        _wait_healthy(port, proc, 180)
+    finally:
+        _stop(proc)
+    start = datetime.now(UTC) - timedelta(hours=hours)
+    scenario = data_dir / "aged.yaml"
+    scenario.write_text(
+        f"name: soak-aged\nseed: 20\nstart: {start.isoformat(timespec='seconds')}\n"
+        f"duration: {hours * 3600:.0f}s\nstep: 5s\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "CITYHALL_DATABASE_URL": f"sqlite:///{data_dir / 'demo.db'}",
+        "CITYHALL_INFLUX_URL": "",
+    }
+    began = time.monotonic()
+    argv = [str(python), "-m", "cityhall", "simulate", "--scenario", str(scenario), "--mode", "backfill"]
+    with log_path.open("ab") as log_file:
+        subprocess.run([*argv, "--no-progress", "--out-dir", str(data_dir)], cwd=repo, env=env,
+                       stdout=log_file, stderr=subprocess.STDOUT, check=True)  # fmt: skip
+    print(f"aged: {hours:g} h of readings up to now written in {time.monotonic() - began:.0f} s", flush=True)
+
+
+def soak(*, repo: Path, minutes: float, every_s: float, out: Path, aged_hours: float = 0.0) -> list[Sample]:
+    """Run the demo of `repo` for `minutes`, sampling every `every_s`; the samples (also in `out`).
+    `aged_hours`: start it with that much history of every device (`age`)."""
     python = repo / ".venv" / "bin" / "python"
     port = _free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="soak-demo-"))
     log_path = data_dir / "demo.log"
     print(f"demo of {repo} on port {port}, data {data_dir}, log {log_path}, CSV {out}", flush=True)
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [str(python), "-m", "cityhall", "demo", "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=repo,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    if aged_hours:
+        age(python, repo, data_dir, aged_hours, log_path)
+    proc = _start(python, repo, port, data_dir, log_path, keep=bool(aged_hours))
     samples: list[Sample] = []
     stopping = False
 
@@ -224,13 +274,7 @@ def soak(*, repo: Path, minutes: float, every_s: float, out: Path) -> list[Sampl
                 f.flush()
                 print(f"| {' | '.join(row)} | {' / '.join(loads)} |", flush=True)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # the demo's own way to stop
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
     return samples
 
 
@@ -244,6 +288,9 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose demo runs (its .venv)")
     parser.add_argument("--out", type=Path, help="CSV (default bench/results/demo_soak-<UTC time>.csv)")
     parser.add_argument("--summary", type=Path, help="only print the summary of an earlier run's CSV")
+    parser.add_argument(
+        "--aged-hours", type=float, default=0.0, help="start with this many hours of every device's readings"
+    )
     args = parser.parse_args()
     if args.summary:
         print(summary(read_csv(args.summary)))
@@ -257,7 +304,13 @@ def main() -> None:
     )  # fmt: skip
     print(f"{datetime.now(UTC).isoformat(timespec='seconds')}  {os.cpu_count()} CPUs ({cpu}), "
           f"Python {platform.python_version()}, load {os.getloadavg()}", flush=True)  # fmt: skip
-    samples = soak(repo=args.repo.resolve(), minutes=args.minutes, every_s=args.every, out=out)
+    samples = soak(
+        repo=args.repo.resolve(),
+        minutes=args.minutes,
+        every_s=args.every,
+        out=out,
+        aged_hours=args.aged_hours,
+    )
     print(summary(samples), flush=True)
     sys.exit(0 if samples else 1)
 
