@@ -32,7 +32,10 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        cache_logger_on_first_use=True,
+        # Not cached: a logger bound on first use keeps that configuration for good, so a later
+        # `structlog.configure` (a test's `capture_logs`, a process that reconfigures) would never reach it.
+        # Logging is not on the per-message path, so the lookup it saves is not worth that.
+        cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level.upper(), format="%(message)s")
     for noisy in ("amqtt", "transitions", "httpx", "httpcore"):
