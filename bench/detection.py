@@ -112,9 +112,12 @@ def simulate(
     return the_plan, store, truth
 
 
-def subjects_for(the_plan: Plan) -> list[Subject]:
-    """The plan's devices as rules see them, from the seed register."""
+def subjects_for(the_plan: Plan, *, declared: bool = False) -> list[Subject]:
+    """The plan's devices as rules see them, from the seed register: with nothing declared of how they report
+    (the rules then go by kind defaults and what they see), or, `declared`, with each device's reporting as
+    the scenario has it (a register that says how every device reports)."""
     codes = {d.code for d in the_plan.devices}
+    reporting = {d.code: d.reporting for d in the_plan.devices}
     out = []
     for _site, building, _floor, space, device in load_yaml(seed_path()).devices():
         if device.code in codes:
@@ -128,6 +131,7 @@ def subjects_for(the_plan: Plan) -> list[Subject]:
                     space.kind.value,
                     device.serves,
                     quantities,
+                    *([reporting[device.code]] if declared else []),
                 )
             )
     return out
@@ -194,10 +198,10 @@ def _minutes(values: Sequence[float]) -> str:
     return f"{statistics.median(values) / 60:.0f}" if values else "-"
 
 
-def report(result: Score, *, step_s: float, seconds: float) -> str:
-    """The Markdown table for docs/rules.md."""
+def report(result: Score, *, step_s: float, seconds: float, options: str = "") -> str:
+    """The Markdown table for docs/rules.md (`options`: the command's other options, as given)."""
     lines = [
-        f"Command: `.venv/bin/python -m bench.detection --step-seconds {step_s:g}`; "
+        f"Command: `.venv/bin/python -m bench.detection --step-seconds {step_s:g}{options}`; "
         f"{datetime.now(UTC).date().isoformat()}; {platform.machine()} {platform.system()}, "
         f"Python {platform.python_version()}; {seconds:.0f} s.",
         "",
@@ -238,14 +242,19 @@ def run(
     step: timedelta,
     scenarios: Sequence[str] = SCENARIOS,
     history: timedelta = HISTORY,
+    declared: bool = False,
 ) -> Score:
-    """Simulate, replay and score every scenario."""
+    """Simulate, replay and score every scenario (`declared`: see `subjects_for`)."""
     result = Score()
     with tempfile.TemporaryDirectory() as tmp:
         for name in scenarios:
             the_plan, store, truth = simulate(name, Path(tmp), history)
             replay = Replay(
-                definitions, subjects_for(the_plan), store, start=the_plan.start, end=the_plan.end
+                definitions,
+                subjects_for(the_plan, declared=declared),
+                store,
+                start=the_plan.start,
+                end=the_plan.end,
             )
             score(name, replay.run(step), truth, result)
     return result
@@ -258,14 +267,19 @@ def main() -> None:
     parser.add_argument("--rules", type=Path, default=None)
     parser.add_argument("--scenario", action="append", default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--declared", action="store_true", help="the register says how each device reports (default: nothing)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     result = run(
         load_rules(args.rules),
         step=timedelta(seconds=args.step_seconds),
         scenarios=args.scenario or SCENARIOS,
+        declared=args.declared,
     )
-    text = report(result, step_s=args.step_seconds, seconds=time.perf_counter() - started)
+    options = "".join(f" --scenario {name}" for name in args.scenario or ()) + (" --declared" * args.declared)
+    text = report(result, step_s=args.step_seconds, seconds=time.perf_counter() - started, options=options)
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

@@ -26,7 +26,15 @@ import numpy as np
 import numpy.typing as npt
 
 from rules.engine import Finding, Rule, Sample, Status, ThresholdRule
-from rules.kinds import OFFLINE_GAPS, AfterHoursRule, FlatlineRule, OfflineRule, RateOfChangeRule
+from rules.kinds import (
+    OFFLINE_GAPS,
+    ROUNDING_EVIDENCE,
+    AfterHoursRule,
+    FlatlineRule,
+    OfflineRule,
+    RateOfChangeRule,
+    on_grid,
+)
 from rules.schedule import Schedule
 from rules.summary import EPOCH, ONE_US, Sealed, Summary, us
 
@@ -304,7 +312,7 @@ def _rate_of_change(rule: RateOfChangeRule, r: Ragged, now: datetime) -> Verdict
     return Verdicts(r, *out, now=now)
 
 
-def _flatline(rule: FlatlineRule, r: Ragged, now: datetime) -> Verdicts:
+def _flatline(rule: FlatlineRule, r: Ragged, now: datetime) -> Verdicts | None:
     v = r.v
     n = r.n
     last = r.e - 1
@@ -326,6 +334,12 @@ def _flatline(rule: FlatlineRule, r: Ragged, now: datetime) -> Verdicts:
         active[go] = start[go] > r.s[go]
     count = last - start + 1
     enough = (count >= rule.samples) & (r.t[last] - r.t[start] >= span_us(rule.for_s))
+    # A device found to round its readings (`FlatlineRule.rounds`) is judged by the pure path, with its
+    # whole message: a breach here may be a stable room read in steps of 0.1 degC.
+    for k in np.flatnonzero(enough & ~ignored & (start - r.s >= ROUNDING_EVIDENCE)).tolist():
+        lo = int(start[k])
+        if on_grid(v[lo - ROUNDING_EVIDENCE : lo].tolist()):
+            return None
     status = np.where(
         ignored, RECOVERING, np.where(count == 1, NORMAL, np.where(enough, BREACH, PENDING))
     ).astype(np.int8)

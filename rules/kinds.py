@@ -519,6 +519,19 @@ class OfflineRule(_Base):
         return f"no readings since {finding.since.isoformat(timespec='seconds')} ({finding.value:.0f} s)"
 
 
+# A device that rounds its readings, though the register does not say so: the readings before a flat run all
+# lie on a grid this coarse or coarser (0.05, 0.1, 0.5, 1 ...). A float sensor never does, 8 times running.
+ROUNDING_GRID = 0.05
+ROUNDING_EVIDENCE = 8  # readings before the run that must all lie on the grid
+_GRID_TOLERANCE = 1e-6
+
+
+def on_grid(values: Sequence[float]) -> bool:
+    """True when every value is a whole multiple of `ROUNDING_GRID` (to float precision)."""
+    scale = 1 / ROUNDING_GRID
+    return all(abs(v * scale - round(v * scale)) < _GRID_TOLERANCE for v in values)
+
+
 def _flat_since(window: Window, epsilon: float) -> int:
     """The index where the window's trailing run of readings within `epsilon` of each other starts."""
     start = len(window) - 1
@@ -560,9 +573,9 @@ class FlatlineRule(_Base):
 
     @property
     def lookback(self) -> timedelta:
-        """Enough for the samples and the duration (the quantised one when the device rounds)."""
-        longest = self.for_s * 2 if self.continuous else max(self.for_s * 2, self.quantised_for_s + 1800)
-        return timedelta(seconds=max(self.lookback_s, longest))
+        """Enough for the samples and the duration, the quantised one too: a device the register calls
+        continuous may turn out to round (`rounds`)."""
+        return timedelta(seconds=max(self.lookback_s, self.for_s * 2, self.quantised_for_s + 1800))
 
     @property
     def threshold(self) -> float:
@@ -570,10 +583,18 @@ class FlatlineRule(_Base):
         return self.epsilon
 
     def companions(self, subject: Subject) -> tuple[str, ...]:
-        """The device's other quantities, for the whole-message test, when its reporting calls for it."""
-        if self.specialise(subject).continuous:
-            return ()
+        """The device's other quantities, for the whole-message test (a rounding device: declared, or found
+        to round by `rounds`)."""
         return tuple(q for q in subject.quantities if q != self.quantity_for(subject))
+
+    @staticmethod
+    def rounds(window: Window, start: int) -> bool:
+        """True when the `ROUNDING_EVIDENCE` readings before the flat run that starts at `start` all lie on
+        a coarse grid: the device rounds what it sends (a Tasmota at TempRes 1, a 0.1 kW meter), and a
+        stable room or load repeats its reading without anything being stuck (issue 15, class 1)."""
+        if start < ROUNDING_EVIDENCE:
+            return False
+        return on_grid([v for _, v in window[start - ROUNDING_EVIDENCE : start]])
 
     def specialise(self, subject: Subject) -> Self:
         """The rule with the device's resolution and reporting mode."""
@@ -597,7 +618,7 @@ class FlatlineRule(_Base):
         count = len(window) - start
         if count == 1:
             return Finding(Status.NORMAL, last_ts, last, last_ts)
-        if self.continuous:
+        if self.continuous and not (count >= self.samples and self.rounds(window, start)):
             enough = count >= self.samples and last_ts - since >= timedelta(seconds=self.for_s)
         elif count >= self.samples and last_ts - since >= timedelta(seconds=self.quantised_for_s):
             enough = True

@@ -596,9 +596,32 @@ def test_flatline_a_hung_device_repeats_its_whole_message() -> None:
 def test_flatline_a_continuous_device_keeps_the_plain_rule_and_its_batch_form() -> None:
     native = replace(TASMOTA_CLIMATE, reporting=Reporting())
     assert FLAT.specialise(native) is FLAT
-    assert FLAT.companions(native) == ()
-    assert FLAT.lookback == timedelta(hours=6)
-    assert FLAT.specialise(TASMOTA_CLIMATE).lookback == timedelta(hours=6, minutes=30)
+    # Its other quantities are read too: it may turn out to round (below).
+    assert FLAT.companions(native) == ("humidity_pct", "co2_ppm")
+    assert FLAT.lookback == FLAT.specialise(TASMOTA_CLIMATE).lookback == timedelta(hours=6, minutes=30)
+
+
+def test_flatline_finds_a_rounding_device_the_register_calls_continuous() -> None:
+    """Issue 15, class 1, with nothing declared: a 15-minute sensor at 0.1 degC in a stable room repeats its
+    temperature while its humidity and CO2 move: no alarm, though the register says nothing of rounding."""
+    rule = FLAT  # a native, periodic device: nothing declared
+    before = [26.1, 26.2, 26.2, 26.3, 26.2, 26.3, 26.3, 26.4]  # 0.1 degC steps: the device rounds
+    stable = series([*before, *[26.3] * 8])
+    moving = [series([60.0 + 0.1 * (i % 3) for i in range(16)]), series([650.0 + (i % 5) for i in range(16)])]
+    assert rule.rounds(stable, 8)
+    assert status(rule.judge(stable, now=MONDAY, peers=moving)) is Status.PENDING
+    # The whole message frozen for 8 readings and 45 minutes: hung.
+    frozen = [series([60.1] * 8 + [60.1] * 8), series([650.0] * 8 + [651.0] * 8)]
+    assert status(rule.judge(stable, now=MONDAY, peers=frozen)) is Status.BREACH
+    # Without its other quantities, six hours of the same reading.
+    long = series([*before, *[26.3] * 26])
+    assert status(rule.judge(long, now=MONDAY)) is Status.BREACH
+    assert status(rule.judge(long[:30], now=MONDAY)) is Status.PENDING
+    # A float sensor stuck on a round value is still stuck after 45 minutes: its readings before were not
+    # rounded.
+    floats = series([26.137, 26.241, 26.198, 26.305, 26.222, 26.318, 26.402, 26.311, *[26.3] * 4])
+    assert not rule.rounds(floats, 8)
+    assert status(rule.judge(floats, now=MONDAY)) is Status.BREACH
 
 
 # --- rate of change ---
