@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cityhall.assets import DEVICE_QUANTITIES, load_yaml, seed_path
 from cityhall.contract import Reading
+from cityhall.reporting import effective
 from cityhall.timeseries import DeviceTags, Series
 from rules.backtest import Replay
 from rules.config import RuleDefinition, load_rules
@@ -114,10 +115,14 @@ def simulate(
 
 def subjects_for(the_plan: Plan, *, declared: bool = False) -> list[Subject]:
     """The plan's devices as rules see them, from the seed register: with nothing declared of how they report
-    (the rules then go by kind defaults and what they see), or, `declared`, with each device's reporting as
-    the scenario has it (a register that says how every device reports)."""
+    (its kind's defaults, as the runner gives a device whose register entry says nothing; the rules then go
+    by what they see), or, `declared`, with each device's reporting as the scenario has it (a register that
+    says how every device reports)."""
     codes = {d.code for d in the_plan.devices}
-    reporting = {d.code: d.reporting for d in the_plan.devices}
+    reporting = {
+        d.code: d.reporting if declared else effective(d.kind, quantities=DEVICE_QUANTITIES[d.kind])
+        for d in the_plan.devices
+    }
     out = []
     for _site, building, _floor, space, device in load_yaml(seed_path()).devices():
         if device.code in codes:
@@ -131,7 +136,7 @@ def subjects_for(the_plan: Plan, *, declared: bool = False) -> list[Subject]:
                     space.kind.value,
                     device.serves,
                     quantities,
-                    *([reporting[device.code]] if declared else []),
+                    reporting[device.code],
                 )
             )
     return out

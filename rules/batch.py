@@ -336,9 +336,9 @@ def _flatline(rule: FlatlineRule, r: Ragged, now: datetime) -> Verdicts | None:
     enough = (count >= rule.samples) & (r.t[last] - r.t[start] >= span_us(rule.for_s))
     # A device found to round its readings (`FlatlineRule.rounds`) is judged by the pure path, with its
     # whole message: a breach here may be a stable room read in steps of 0.1 degC.
-    for k in np.flatnonzero(enough & ~ignored & (start - r.s >= ROUNDING_EVIDENCE)).tolist():
-        lo = int(start[k])
-        if on_grid(v[lo - ROUNDING_EVIDENCE : lo].tolist()):
+    for k in np.flatnonzero(enough & ~ignored).tolist():
+        lo, first = int(start[k]), int(r.s[k])
+        if on_grid(v[max(first, lo - ROUNDING_EVIDENCE) : lo + 1].tolist()):
             return None
     status = np.where(
         ignored, RECOVERING, np.where(count == 1, NORMAL, np.where(enough, BREACH, PENDING))
@@ -361,7 +361,7 @@ def _offline(rule: OfflineRule, r: Ragged, now: datetime) -> Verdicts:
         running = np.cumsum(gaps, axis=1)
         first = np.argmax(2 * running >= running[:, -1:], axis=1)
         learnt = gaps[np.arange(len(rows)), first] / 1e6
-        interval[rows] = np.maximum(learnt, declared or 0.0)
+        interval[rows] = np.maximum(learnt, rule.floor_s)
     silent = (to_us(now) - t[last]).astype(np.float64) / 1e6
     breach = silent > interval * rule.missed_intervals + rule.grace_s
     status = np.where(breach, BREACH, NORMAL).astype(np.int8)

@@ -494,14 +494,23 @@ class OfflineRule(_Base):
         """The interval when nothing is declared and too little has been seen to learn one."""
         return self.on_change_default_s if self.on_change else self.default_interval_s
 
+    @property
+    def floor_s(self) -> float:
+        """The least interval: the declared one; for a device that reports on change, its heartbeat, declared
+        or assumed (`on_change_default_s`): the gaps between its messages say how busy its room was, not
+        how often it must speak, so a quiet night after a busy evening is no outage (issue 15, class 2)."""
+        if self.on_change:
+            return self.declared_interval_s or self.on_change_default_s
+        return self.declared_interval_s or 0.0
+
     def interval_s(self, window: Window) -> float:
-        """The device's reporting interval: the declared one or the learnt one, whichever is longer."""
+        """The device's reporting interval: the floor (`floor_s`) or the learnt one, whichever is longer."""
         if len(window) < 3:
             return self.declared_interval_s or self.fallback_s
         recent = window[-OFFLINE_GAPS - 1 :]
         gaps = [us(b[0]) - us(a[0]) for a, b in itertools.pairwise(recent)]
         learnt = time_weighted_median_us(gaps) / 1e6
-        return max(learnt, self.declared_interval_s or 0.0)
+        return max(learnt, self.floor_s)
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """BREACH when the latest reading is older than allowed; None for a device never seen."""
@@ -524,6 +533,11 @@ class OfflineRule(_Base):
 ROUNDING_GRID = 0.05
 ROUNDING_EVIDENCE = 8  # readings before the run that must all lie on the grid
 _GRID_TOLERANCE = 1e-6
+
+
+# A whole message frozen is a hung device once it has stayed so this many times longer than it ever did
+# before, within the window (`FlatlineRule._longest_quiet`).
+HUNG_FACTOR = 2.0
 
 
 def on_grid(values: Sequence[float]) -> bool:
@@ -589,12 +603,12 @@ class FlatlineRule(_Base):
 
     @staticmethod
     def rounds(window: Window, start: int) -> bool:
-        """True when the `ROUNDING_EVIDENCE` readings before the flat run that starts at `start` all lie on
-        a coarse grid: the device rounds what it sends (a Tasmota at TempRes 1, a 0.1 kW meter), and a
-        stable room or load repeats its reading without anything being stuck (issue 15, class 1)."""
-        if start < ROUNDING_EVIDENCE:
-            return False
-        return on_grid([v for _, v in window[start - ROUNDING_EVIDENCE : start]])
+        """True when the `ROUNDING_EVIDENCE` readings before the flat run that starts at `start`, and the
+        run's own value, all lie on a coarse grid: the device rounds what it sends (a Tasmota at TempRes 1,
+        a 0.1 kW meter), and a stable room or load repeats its reading without anything being stuck (issue
+        15, class 1). A run almost as old as the window has fewer readings before it to go by (only its own
+        value, at the window's start): a float reading is on the grid by chance one time in thousands."""
+        return on_grid([v for _, v in window[max(0, start - ROUNDING_EVIDENCE) : start + 1]])
 
     def specialise(self, subject: Subject) -> Self:
         """The rule with the device's resolution and reporting mode."""
@@ -620,9 +634,9 @@ class FlatlineRule(_Base):
             return Finding(Status.NORMAL, last_ts, last, last_ts)
         if self.continuous and not (count >= self.samples and self.rounds(window, start)):
             enough = count >= self.samples and last_ts - since >= timedelta(seconds=self.for_s)
-        elif count >= self.samples and last_ts - since >= timedelta(seconds=self.quantised_for_s):
-            enough = True
-        else:
+        elif not any(len(p) >= 2 for p in peers):  # nothing else it reports: the quantity alone, for long
+            enough = count >= self.samples and last_ts - since >= timedelta(seconds=self.quantised_for_s)
+        else:  # its other quantities say whether it is alive: only a whole message frozen is a fault
             hung = self._hung_since(window, start, peers)
             if hung is not None:
                 return Finding(Status.BREACH, hung, last, last_ts)
@@ -645,7 +659,26 @@ class FlatlineRule(_Base):
         first = bisect.bisect_left(window, (frozen_from,))
         last_ts = window[-1][0]
         long_enough = last_ts - frozen_from >= timedelta(seconds=self.for_s)
-        return frozen_from if len(window) - first >= self.message_samples and long_enough else None
+        if len(window) - first < self.message_samples or not long_enough:
+            return None
+        usual = self._longest_quiet(frozen_from, (window, *peers))
+        return frozen_from if last_ts - frozen_from >= HUNG_FACTOR * usual else None
+
+    def _longest_quiet(self, frozen_from: datetime, series: Sequence[Window]) -> timedelta:
+        """The longest the device's whole message stayed the same before `frozen_from`, within the window:
+        the longest gap between instants at which any of its quantities changed (from the first change). A
+        0.5 degC sensor in a room its air-conditioner holds, with humidity in whole percent, repeats itself
+        for an hour or two at a time; a 0.1 degC one with its CO2 in ppm hardly twice running (issue 15)."""
+        changed = sorted(
+            b[0]
+            for points in series
+            for a, b in itertools.pairwise(points[: bisect.bisect_left(points, (frozen_from,))])
+            if abs(b[1] - a[1]) >= self.epsilon
+        )
+        gaps = [b - a for a, b in itertools.pairwise(changed)]
+        if changed:
+            gaps.append(frozen_from - changed[-1])
+        return max(gaps, default=timedelta(0))
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""

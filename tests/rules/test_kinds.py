@@ -538,9 +538,10 @@ FLAT = FlatlineRule(
 
 
 def test_flatline_after_n_equal_samples() -> None:
-    assert status(FLAT.judge(series([25.1, 25.3, 25.3, 25.3, 25.3]), now=MONDAY)) is Status.BREACH
-    assert status(FLAT.judge(series([25.1, 25.3, 25.3, 25.3]), now=MONDAY)) is Status.PENDING
-    assert status(FLAT.judge(series([25.1, 25.3, 25.2, 25.4]), now=MONDAY)) is Status.NORMAL
+    # A float sensor (readings off any coarse grid: `FlatlineRule.rounds`).
+    assert status(FLAT.judge(series([25.13, 25.31, 25.31, 25.31, 25.31]), now=MONDAY)) is Status.BREACH
+    assert status(FLAT.judge(series([25.13, 25.31, 25.31, 25.31]), now=MONDAY)) is Status.PENDING
+    assert status(FLAT.judge(series([25.13, 25.31, 25.22, 25.44]), now=MONDAY)) is Status.NORMAL
 
 
 def test_flatline_ignores_idle_zero() -> None:
@@ -573,11 +574,18 @@ def test_flatline_a_rounding_sensor_in_a_quiet_room_is_not_stuck() -> None:
     assert FLAT.companions(TASMOTA_CLIMATE) == ("humidity_pct", "co2_ppm")
     temperature = series([26.3] * 13)  # 3 h
     humidity, co2 = series(_noisy(60.0, 0.1, 13, 1)), series(_noisy(650, 1.0, 13, 2))
-    assert status(FLAT.judge(temperature, now=MONDAY)) is Status.BREACH  # as a continuous value: stuck
+    # A float reading stuck for 3 hours is stuck; a round one as old as the window may be a rounding
+    # device's, though nothing is declared (`FlatlineRule.rounds`): judged as one.
+    assert status(FLAT.judge(series([26.317] * 13), now=MONDAY)) is Status.BREACH
+    assert status(FLAT.judge(temperature, now=MONDAY)) is Status.PENDING
     assert status(rule.judge(temperature, now=MONDAY, peers=[humidity, co2])) is Status.PENDING
-    # Past `quantised_for_s` (6 h) without one step, the element is stuck even if the rest moves.
+    # While its other quantities move the device is alive, however long the temperature holds: a room held by
+    # its thermostat stays within one 0.5 degC step all day. Only a device with nothing else to report is
+    # judged on the quantity alone, after `quantised_for_s` (6 h) without one step.
     long = series([26.3] * 26)
-    assert status(rule.judge(long, now=MONDAY, peers=[series(_noisy(60, 0.1, 26, 3))])) is Status.BREACH
+    assert status(rule.judge(long, now=MONDAY, peers=[series(_noisy(60, 0.1, 26, 3))])) is Status.PENDING
+    assert status(rule.judge(long, now=MONDAY)) is Status.BREACH
+    assert status(rule.judge(long[:24], now=MONDAY)) is Status.PENDING
 
 
 def test_flatline_a_hung_device_repeats_its_whole_message() -> None:
@@ -611,7 +619,10 @@ def test_flatline_finds_a_rounding_device_the_register_calls_continuous() -> Non
     assert rule.rounds(stable, 8)
     assert status(rule.judge(stable, now=MONDAY, peers=moving)) is Status.PENDING
     # The whole message frozen for 8 readings and 45 minutes: hung.
-    frozen = [series([60.1] * 8 + [60.1] * 8), series([650.0] * 8 + [651.0] * 8)]
+    frozen = [
+        series([60.0 + 0.1 * (i % 3) for i in range(8)] + [60.1] * 8),
+        series([650.0 + (i % 5) for i in range(8)] + [651.0] * 8),
+    ]
     assert status(rule.judge(stable, now=MONDAY, peers=frozen)) is Status.BREACH
     # Without its other quantities, six hours of the same reading.
     long = series([*before, *[26.3] * 26])
@@ -690,3 +701,34 @@ def test_runtime_reaches_the_service_interval() -> None:
     finding = rule.judge(series([1.0, 0.0] * 5), now=MONDAY)
     assert finding is not None
     assert (finding.status, finding.value) == (Status.NORMAL, 1.25)
+
+
+def test_flatline_a_coarse_device_in_a_held_room_repeats_itself_for_hours() -> None:
+    """0.5 degC, whole percent, 10 ppm every 15 minutes in a room its air-conditioner holds: its whole
+    message already held for two hours once in the window, so a repeat is evidence of a hung device only
+    once it has held twice that long (issue 15)."""
+    temperature = [26.5] * 4 + [27.0] * 8 + [26.5] * 4  # changes at readings 4 and 12
+    humidity = [58.0] * 14 + [59.0] * 2  # at 14
+    co2 = [800.0] * 16  # at 16, the first frozen reading
+
+    def judged(frozen: int) -> Status | None:
+        window = series([*temperature, *[26.5] * frozen])
+        peers = [series([*humidity, *[59.0] * frozen]), series([*co2, *[810.0] * frozen])]
+        return status(FLAT.judge(window, now=MONDAY, peers=peers))
+
+    assert judged(8) is Status.PENDING  # 1 h 45 min
+    assert judged(16) is Status.PENDING  # 3 h 45 min
+    assert judged(18) is Status.BREACH  # 4 h 15 min: twice the longest hold before
+
+
+def test_flatline_a_fine_device_that_repeats_its_whole_message_is_hung_soon() -> None:
+    """0.1 degC and ppm every 5 minutes: its CO2 and humidity moved at every reading; eight repeats of the
+    whole message over 45 minutes are a hung device."""
+    before = 12
+    temperature = [26.1 + 0.1 * (i % 3) for i in range(before)]
+    humidity = [58.0 + 0.1 * (i % 4) for i in range(before)]
+    co2 = [800.0 + (i % 7) for i in range(before)]
+    step = timedelta(minutes=5)
+    window = series([*temperature, *[26.3] * 10], step=step)
+    peers = [series([*humidity, *[58.2] * 10], step=step), series([*co2, *[803.0] * 10], step=step)]
+    assert status(FLAT.judge(window, now=MONDAY, peers=peers)) is Status.BREACH
