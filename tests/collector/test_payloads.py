@@ -271,12 +271,14 @@ _NOW_LOCAL = datetime.now(TAIPEI).replace(tzinfo=None, microsecond=0)
             b'{"device":"MZ-DORM-EM-MAIN","ts":"0001-01-01T00:00:00+08:00","values":{"power_kw":1}}',
             "ts: Value error, timestamp is out of range (years 1 to 9999 in UTC)",
         ),
-        (
+        pytest.param(
             "tele/MZ-DORM-EM-MAIN/SENSOR",
             json.dumps(
                 {"Time": (_NOW_LOCAL + timedelta(hours=1)).isoformat(), "ENERGY": {"Power": 850}}
             ).encode(),
             "ts: ",  # an hour ahead: the same 5-minute rule as native payloads
+            # A fixed name: the payload holds the clock, and every test process must collect the same ids.
+            id="tasmota-time-an-hour-ahead",
         ),
         (
             "tele/YH-A-1F-CS-01/SENSOR",
