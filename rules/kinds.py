@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
@@ -328,6 +329,7 @@ class LeakRule(_Base):
     min_nights: int = 3
     k_sigma: float = 3.0
     pct: float = 50.0
+    chance: float = 1e-3  # how unlikely a run of flushes must be to call it a leak (`needed`)
     interval_mean: bool = False  # from the device's reporting (`specialise`)
 
     @property
@@ -341,9 +343,9 @@ class LeakRule(_Base):
         return self.zero_below
 
     def raw_from(self, now: datetime) -> datetime:
-        """Readings from here on are judged one by one (the longer duration and an hour); the nights before
-        are read from quarter-hour summaries."""
-        return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s)) - HOUR)
+        """Readings from here on are judged one by one (the longer duration and six hours: a night's run
+        of flowing readings, as many as `needed`); the nights before are read from quarter-hour summaries."""
+        return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s)) - 6 * HOUR)
 
     def specialise(self, subject: Subject) -> Self:
         """The rule for a meter whose flow readings are interval means."""
@@ -372,21 +374,49 @@ class LeakRule(_Base):
             day += timedelta(days=1)
         return out
 
-    def limit(self, summary: Summary, cell_start: datetime, first_us: int) -> tuple[float, bool]:
-        """The flow above which a reading in the quarter hour starting at `cell_start` is flowing, and
-        whether that quarter hour is known to be dry (no night of its history drew water)."""
+    def limit(self, summary: Summary, cell_start: datetime, first_us: int) -> tuple[float, float | None]:
+        """The flow above which a reading in the quarter hour starting at `cell_start` is flowing, and how
+        often that quarter hour flowed on the last nights (the share of them whose mean was above the
+        limit; None when too few nights are known).
+
+        The limit is the nights' floor there (that quarter hour and the hour either side of it on each
+        night): the **lower quartile** of their quarter-hour means, plus the larger of `zero_below` and
+        `pct` % of it. A leak adds its flow to every reading, so it lifts the floor; flushes come and go
+        above it. Between flushes a meter of the flow of the moment reads zero, so for an occupied
+        dormitory the floor is zero and a leak crosses the limit all night, as does a flush now and then
+        (`needed` tells them apart). A meter of interval means holds the night's flushes in every mean, so
+        its limit is also at least `k_sigma` times their spread above the floor (the interquartile range
+        over 1.349, a standard deviation that a busy night does not widen)."""
         means: list[float] = []
+        nights = 0
         for back in range(self.nights, 0, -1):  # oldest first
-            begin = us(cell_start - timedelta(days=back))
-            if begin < first_us:
+            at_night = us(cell_start - timedelta(days=back))
+            if at_night < first_us:
                 continue
-            means.extend(stats.mean for _, stats in summary.cells(begin, begin + CELL_US))
-        if len(means) < self.min_nights:
-            return self.zero_below, False
-        usual = math.fsum(means) / len(means)
-        spread = math.sqrt(math.fsum((m - usual) ** 2 for m in means) / len(means))
-        limit = usual + max(self.k_sigma * spread, abs(usual) * self.pct / 100, self.zero_below)
-        return limit, max(means) <= self.zero_below
+            # The hour either side of it: seven nights of one quarter hour are too few to tell a busy one
+            # from the usual, and the flushes of a night come and go alike from hour to hour.
+            cells = summary.cells(max(first_us, at_night - 4 * CELL_US), at_night + 5 * CELL_US)
+            nights += any(start == at_night for start, _ in cells)
+            means.extend(stats.mean for _, stats in cells)
+        if nights < self.min_nights:
+            return self.zero_below, None
+        low, _, high = statistics.quantiles(means, n=4) if len(means) > 1 else (means[0],) * 3
+        limit = low + max(abs(low) * self.pct / 100, self.zero_below)
+        if self.interval_mean:  # every mean holds the night's flushes: their spread is the band
+            limit = max(limit, low + self.k_sigma * (high - low) / 1.349)
+        return limit, sum(m > limit for m in means) / len(means)
+
+    def needed(self, shares: Sequence[float | None]) -> int:
+        """Readings in a row, all flowing, that make a leak of a meter of the flow of the moment: where the
+        last nights' quarter hours flowed with a share p (flushes caught by a reading), as many as make
+        p to that power below `chance` (with one night more that flowed, so a short history proves little);
+        `samples` where nothing is known."""
+        known = [p for p in shares if p is not None]
+        if len(known) < len(shares) or not known:
+            return self.samples
+        cells = self.nights * 9  # a quarter hour's share is of `nights` nights, nine quarter hours each
+        share = (max(known) * cells + 1) / (cells + 2)
+        return max(1, min(self.samples, math.ceil(math.log(self.chance) / math.log(share))))
 
     def judge(
         self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None
@@ -396,24 +426,24 @@ class LeakRule(_Base):
         summary = Summary(window, sealed)
         first_us = us(ceil_cell(now - self.lookback))
         spans: list[tuple[int, int, Callable[[float], bool]]] = []
-        dry: list[bool] = []  # per span: its quarter hour is known to draw no water at night
+        shares: list[float | None] = []  # per span: how often its quarter hour flowed on the last nights
         for night_lo, hi in self._nights(window, bisect.bisect_left(window, (self.raw_from(now),))):
             lo = night_lo
             while lo < hi:  # one span per quarter hour, each with its own limit
                 cell_start = floor_cell(window[lo][0])
                 end = min(hi, bisect.bisect_left(window, (cell_start + CELL,), lo))
-                limit, known_dry = self.limit(summary, cell_start, first_us)
+                limit, share = self.limit(summary, cell_start, first_us)
                 spans.append((lo, end, _above(limit)))
-                dry.append(known_dry)
+                shares.append(share)
                 lo = end
         finding = _held_spans(window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
         if finding is None or finding.status is not Status.BREACH or self.interval_mean:
             return finding
         since = bisect.bisect_left(window, (finding.since,))
-        run = [(lo, hi, d) for (lo, hi, _), d in zip(spans, dry, strict=True) if hi > since]
-        # In quarter hours known to be dry, any flow is news: the duration alone decides. Elsewhere a
-        # flowing reading may be a flush, and only `samples` of them in a row tell a leak.
-        if all(d for _, _, d in run) or sum(hi - max(lo, since) for lo, hi, _ in run) >= self.samples:
+        run = [(lo, hi, p) for (lo, hi, _), p in zip(spans, shares, strict=True) if hi > since]
+        # A flowing reading of the flow of the moment may be a flush under way: as many in a row as the
+        # nights' flushes make unlikely are a leak; where the nights were dry, the duration alone decides.
+        if sum(hi - max(lo, since) for lo, hi, _ in run) >= self.needed([p for _, _, p in run]):
             return finding
         return Finding(Status.PENDING, finding.since, finding.value, finding.latest)
 

@@ -362,14 +362,24 @@ def test_leak_three_readings_with_a_flush_under_way_are_no_evidence() -> None:
 
 def test_leak_in_a_building_whose_nights_are_dry_any_flow_is_news() -> None:
     """15-minute readings of the flow of the moment: where the last nights drew no water at all in that
-    quarter hour (an office building), four flowing readings over 30 minutes are a leak; where they drew
-    some (an occupied dormitory), they may be flushes, and `samples` readings are needed."""
+    quarter hour (an office building), four flowing readings over 30 minutes are a leak; where a reading
+    caught a flush one time in three (an occupied dormitory), they may be flushes, and as many readings in
+    a row as make that unlikely are needed (`LeakRule.needed`: 6)."""
     rule = replace(LEAK, night_from=time(0), night_to=time(6))
     tonight = datetime(2026, 7, 20, 0, 0, tzinfo=TAIPEI).astimezone(UTC)
-    for history, expected in ((0.0, Status.BREACH), (0.02, Status.PENDING)):
-        past = [(tonight - timedelta(days=d) + q * Q, history) for d in range(7, 0, -1) for q in range(24)]
+    rng = random.Random(7)  # noqa: S311 - test data
+    cells = [(d, q) for d in range(7, 0, -1) for q in range(24)]
+    dry = dict.fromkeys(cells, 0.0)
+    # An occupied dormitory: a reading catches a flush under way about one time in three.
+    flushes = {cell: 0.3 if rng.random() < 0.3 else 0.0 for cell in cells}
+    for history, expected in ((dry, Status.BREACH), (flushes, Status.PENDING)):
+        past = [(tonight - timedelta(days=d) + q * Q, history[d, q]) for d, q in cells]
         window = past + [(tonight + q * Q, 0.2) for q in range(3)]
         assert status(rule.judge(window, now=window[-1][0])) is expected
+    # The same meter flowing at 0.35 m3/h for three hours: no run of flushes lasts that long.
+    past = [(tonight - timedelta(days=d) + q * Q, flushes[d, q]) for d, q in cells]
+    window = past + [(tonight + q * Q, 0.35) for q in range(13)]
+    assert status(rule.judge(window, now=window[-1][0])) is Status.BREACH
 
 
 def _dorm_nights(rng: random.Random, nights: int, leak: float) -> list[tuple[datetime, float]]:
