@@ -298,6 +298,7 @@ class LeakDefinition(RuleDefinition):
     min_nights: int = Field(3, ge=1, le=56)
     k_sigma: float = Field(3, ge=0, le=100)
     pct: float = Field(50, ge=0, le=10_000)
+    chance: float = Field(0.001, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _night(self) -> Self:
@@ -319,6 +320,7 @@ class LeakDefinition(RuleDefinition):
             min_nights=self.min_nights,
             k_sigma=self.k_sigma,
             pct=self.pct,
+            chance=self.chance,
         )
 
 
