@@ -329,7 +329,7 @@ class LeakRule(_Base):
     min_nights: int = 3
     k_sigma: float = 3.0
     pct: float = 50.0
-    chance: float = 1e-3  # how unlikely a run of flushes must be to call it a leak (`needed`)
+    chance: float = 1e-3  # how unlikely a run of flushes must be to call it a leak (`flushes_chance`)
     interval_mean: bool = False  # from the device's reporting (`specialise`)
 
     @property
@@ -344,7 +344,8 @@ class LeakRule(_Base):
 
     def raw_from(self, now: datetime) -> datetime:
         """Readings from here on are judged one by one (the longer duration and six hours: a night's run
-        of flowing readings, as many as `needed`); the nights before are read from quarter-hour summaries."""
+        of flowing readings, as long as `flushes_chance` asks); the nights before are read from quarter-hour
+        summaries."""
         return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s)) - 6 * HOUR)
 
     def specialise(self, subject: Subject) -> Self:
@@ -384,9 +385,9 @@ class LeakRule(_Base):
         `pct` % of it. A leak adds its flow to every reading, so it lifts the floor; flushes come and go
         above it. Between flushes a meter of the flow of the moment reads zero, so for an occupied
         dormitory the floor is zero and a leak crosses the limit all night, as does a flush now and then
-        (`needed` tells them apart). A meter of interval means holds the night's flushes in every mean, so
-        its limit is also at least `k_sigma` times their spread above the floor (the interquartile range
-        over 1.349, a standard deviation that a busy night does not widen)."""
+        (`flushes_chance` tells them apart). A meter of interval means holds the night's flushes in every
+        mean, so its limit is also at least `k_sigma` times their spread above the floor (the interquartile
+        range over 1.349, a standard deviation that a busy night does not widen)."""
         means: list[float] = []
         nights = 0
         for back in range(self.nights, 0, -1):  # oldest first
@@ -406,17 +407,19 @@ class LeakRule(_Base):
             limit = max(limit, low + self.k_sigma * (high - low) / 1.349)
         return limit, sum(m > limit for m in means) / len(means)
 
-    def needed(self, shares: Sequence[float | None]) -> int:
-        """Readings in a row, all flowing, that make a leak of a meter of the flow of the moment: where the
-        last nights' quarter hours flowed with a share p (flushes caught by a reading), as many as make
-        p to that power below `chance` (with one night more that flowed, so a short history proves little);
-        `samples` where nothing is known."""
-        known = [p for p in shares if p is not None]
-        if len(known) < len(shares) or not known:
-            return self.samples
+    def flushes_chance(self, run: Sequence[tuple[int, float | None]]) -> float | None:
+        """How likely a run of flowing readings of the flow of the moment is only flushes caught one after
+        another: each reading (`run`: how many readings in a quarter hour, and how often that quarter hour
+        flowed on the last nights) caught one with that share (with one night-cell more that flowed and one
+        that did not, so a short or dry history proves little, not nothing), all multiplied. None when a
+        quarter hour's nights are not known."""
         cells = self.nights * 9  # a quarter hour's share is of `nights` nights, nine quarter hours each
-        share = (max(known) * cells + 1) / (cells + 2)
-        return max(1, min(self.samples, math.ceil(math.log(self.chance) / math.log(share))))
+        log_chance = 0.0
+        for count, share in run:
+            if share is None:
+                return None
+            log_chance += count * math.log((share * cells + 1) / (cells + 2))
+        return math.exp(log_chance)
 
     def judge(
         self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None
@@ -440,10 +443,14 @@ class LeakRule(_Base):
         if finding is None or finding.status is not Status.BREACH or self.interval_mean:
             return finding
         since = bisect.bisect_left(window, (finding.since,))
-        run = [(lo, hi, p) for (lo, hi, _), p in zip(spans, shares, strict=True) if hi > since]
-        # A flowing reading of the flow of the moment may be a flush under way: as many in a row as the
-        # nights' flushes make unlikely are a leak; where the nights were dry, the duration alone decides.
-        if sum(hi - max(lo, since) for lo, hi, _ in run) >= self.needed([p for _, _, p in run]):
+        run = [(hi - max(lo, since), p) for (lo, hi, _), p in zip(spans, shares, strict=True) if hi > since]
+        # A flowing reading of the flow of the moment may be a flush under way: a run the nights' flushes
+        # make less likely than `chance` is a leak (in dry quarter hours, two readings); with the nights not
+        # yet known, `samples` readings.
+        chance = self.flushes_chance(run)
+        if (chance is None and sum(n for n, _ in run) >= self.samples) or (
+            chance is not None and chance <= self.chance
+        ):
             return finding
         return Finding(Status.PENDING, finding.since, finding.value, finding.latest)
 

@@ -364,7 +364,7 @@ def test_leak_in_a_building_whose_nights_are_dry_any_flow_is_news() -> None:
     """15-minute readings of the flow of the moment: where the last nights drew no water at all in that
     quarter hour (an office building), four flowing readings over 30 minutes are a leak; where a reading
     caught a flush one time in three (an occupied dormitory), they may be flushes, and as many readings in
-    a row as make that unlikely are needed (`LeakRule.needed`: 6)."""
+    a row as make that unlikely are needed (`LeakRule.flushes_chance`)."""
     rule = replace(LEAK, night_from=time(0), night_to=time(6))
     tonight = datetime(2026, 7, 20, 0, 0, tzinfo=TAIPEI).astimezone(UTC)
     rng = random.Random(7)  # noqa: S311 - test data
