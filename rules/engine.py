@@ -71,6 +71,8 @@ class Rule(Protocol):
 
     # True when time alone can change a finding (no new reading needed): judged every cycle.
     time_driven: ClassVar[bool]
+    # True when a device's peers are the devices of its building, not of its space (a drift rule).
+    peers_in_building: ClassVar[bool]
 
     @property
     def key(self) -> str:
@@ -147,6 +149,7 @@ class ThresholdRule:
     """
 
     time_driven: ClassVar[bool] = False
+    peers_in_building: ClassVar[bool] = False
 
     key: str
     name: str

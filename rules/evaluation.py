@@ -78,7 +78,7 @@ def bind(definition: RuleDefinition, subjects: Sequence[Subject]) -> Watch:
         by_space.setdefault(s.space, []).append(s)
         by_building.setdefault(s.building, []).append(s)
     # Peers come from the device's space, or its building for the kinds that compare neighbours.
-    pool = by_building if isinstance(rule, DriftRule) else by_space
+    pool = by_building if rule.peers_in_building else by_space
     chosen: list[Subject] = []
     quantity: dict[str, str] = {}
     peers: dict[str, tuple[tuple[str, str], ...]] = {}

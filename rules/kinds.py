@@ -97,6 +97,8 @@ class _Base:
     """Fields and defaults every kind shares."""
 
     time_driven: ClassVar[bool] = False
+    # Where a device's peers are looked for: its space, or (kinds comparing neighbours) its building.
+    peers_in_building: ClassVar[bool] = False
 
     key: str
     name: str
@@ -881,6 +883,8 @@ class DriftRule(_Base):
     device (`_memo`): a replay at one-minute steps does not redo a week of medians sixty times an hour.
     """
 
+    peers_in_building: ClassVar[bool] = True
+
     days: int = 7
     recent_s: float = 86400
     min_delta: float = 1.5
@@ -933,7 +937,7 @@ class DriftRule(_Base):
                 return memo[1]
         finding = None
         if len(peers) >= self.min_peers:
-            offsets = self._offsets(end_us, [(window, sealed)], peers, peer_sealed)
+            offsets = self._offsets(end_us, window, sealed, peers, peer_sealed)
             finding = self._verdict(offsets, end_us, len(peers), window[-1][0] if window else now)
         if key:
             self._memo[key] = (end_us, finding)
@@ -942,7 +946,8 @@ class DriftRule(_Base):
     def _offsets(
         self,
         end_us: int,
-        own: Sequence[tuple[Window, Cells | None]],
+        window: Window,
+        sealed: Cells | None,
         peers: Sequence[Window],
         peer_sealed: Sequence[Cells | None],
     ) -> Floats:
@@ -952,7 +957,7 @@ class DriftRule(_Base):
         size = (end_us - first_us) // CELL_US
         grid = np.full((len(peers) + 1, size), np.nan)
         laid = itertools.zip_longest(peers, peer_sealed) if peer_sealed else ((p, None) for p in peers)
-        for row, (w, cells) in enumerate(itertools.chain(own, laid)):
+        for row, (w, cells) in enumerate(itertools.chain([(window, sealed)], laid)):
             starts, means = Summary(w or (), cells).means(first_us, end_us)
             grid[row, (starts - first_us) // CELL_US] = means
         others = grid[1:]
