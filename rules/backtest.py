@@ -100,8 +100,10 @@ class Replay:
             if found is not None:
                 return found[0]
         wanted = set(due) | {peer for code in due for peer, _ in w.peers[code]}
+        # The summarising kinds read raw readings from `raw_from` on, the cells before: as in the runner.
+        raw_since = w.rule.raw_from(now) if isinstance(w.rule, SUMMARISED) else since
         series = {
-            q: {c: self._window(q, c, since, now) for c in codes if c in wanted}
+            q: {c: self._window(q, c, raw_since, now) for c in codes if c in wanted}
             for q, codes in w.queries().items()
         }
         return judge_watch(w, series, now, only=only, sealed=self.sealed)

@@ -479,7 +479,9 @@ def judge_frame(
     if type(rule) is AfterHoursRule:
         ragged = cut(frame, codes, max(since, rule.raw_from(now)), now)
         return _after_hours(rule, ragged, since, now, sealed or {})
-    if isinstance(rule, FlatlineRule) and not rule.continuous:
-        return None  # a rounding or on-change device: judged with its other quantities, one by one
+    if isinstance(rule, FlatlineRule):
+        if not rule.continuous:
+            return None  # a rounding or on-change device: judged with its other quantities, one by one
+        since = max(since, rule.raw_from(now))  # its summaries are for the pure path's memory of holds
     judge = _KINDS.get(type(rule))
     return None if judge is None else judge(rule, cut(frame, codes, since, now), now)

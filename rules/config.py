@@ -358,6 +358,8 @@ class FlatlineDefinition(RuleDefinition):
     # repeat before it is stuck, and how many whole messages repeated make a hung device.
     quantised_for_seconds: float = Field(6 * 3600, gt=0, le=_WEEK_S)
     message_samples: int = Field(8, ge=2, le=10_000)
+    # How many days of the device's habits (its longest whole-message hold) a repeat is weighed against.
+    memory_days: int = Field(7, ge=1, le=28)
 
     def to_rule(self) -> FlatlineRule:
         """The engine's view of this definition."""
@@ -368,6 +370,7 @@ class FlatlineDefinition(RuleDefinition):
             ignore_value=self.ignore_value,
             quantised_for_s=self.quantised_for_seconds,
             message_samples=self.message_samples,
+            memory_days=self.memory_days,
         )
 
 
@@ -464,11 +467,17 @@ class DriftDefinition(RuleDefinition):
     min_peers: int = Field(2, ge=1, le=1000)
     min_days: int = Field(2, ge=1, le=28)
     clear_share: float = Field(0.7, gt=0, le=1)
+    # Quarter hours count where the neighbours agree within this share of `min_delta` (or as well as
+    # in the best quarter of the lookback); a day counts with `min_hours` of them.
+    agree_share: float = Field(0.5, gt=0, le=100)
+    min_hours: float = Field(2, gt=0, le=24)
 
     @model_validator(mode="after")
     def _enough_days(self) -> Self:
         if self.min_days > self.days:
             raise ValueError("`min_days` cannot be more than `days`")
+        if self.min_hours > self.recent_hours:
+            raise ValueError("`min_hours` cannot be more than `recent_hours`")
         return self
 
     def to_rule(self) -> DriftRule:
@@ -482,6 +491,8 @@ class DriftDefinition(RuleDefinition):
             min_peers=self.min_peers,
             min_days=self.min_days,
             clear_share=self.clear_share,
+            agree_share=self.agree_share,
+            min_hours=self.min_hours,
         )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from rules.batch import BREACH, NONE, NORMAL, STATUSES, Frame, Verdicts, judge_frame
 from rules.config import RuleDefinition, Targets
 from rules.engine import Finding, Rule, Status, Subject, Window
-from rules.kinds import SUMMARISED, ComfortRule, DriftRule, OfflineRule
+from rules.kinds import PEER_SUMMARISED, SUMMARISED, ComfortRule, DriftRule, OfflineRule
 from rules.summary import Sealed
 
 GATEWAY_SERVES = "whole building"
@@ -122,17 +122,17 @@ def judge_watch(
         rule = watch.rule_for(s.code)
         quantity = watch.quantity[s.code]
         window = series.get(quantity, {}).get(s.code, ())
-        if isinstance(rule, DriftRule):  # summaries of its own and of its peers
-            held = sealed.get(quantity, {}) if sealed is not None else {}
+        if isinstance(rule, PEER_SUMMARISED):  # summaries of its own and of its peers
             pairs = watch.peers[s.code]
-            finding = rule.judge(
-                window,
-                now=now,
-                peers=[series.get(q, {}).get(code, ()) for code, q in pairs],
-                sealed=held.get(s.code),
-                peer_sealed=[held.get(code) for code, _ in pairs],
-                key=s.code,
-            )
+            peer_windows = [series.get(q, {}).get(code, ()) for code, q in pairs]
+            own = sealed.get(quantity, {}).get(s.code) if sealed is not None else None
+            theirs = [sealed.get(q, {}).get(code) for code, q in pairs] if sealed is not None else []
+            if isinstance(rule, DriftRule):
+                finding = rule.judge(
+                    window, now=now, peers=peer_windows, sealed=own, peer_sealed=theirs, key=s.code
+                )
+            else:
+                finding = rule.judge(window, now=now, peers=peer_windows, sealed=own, peer_sealed=theirs)
         elif isinstance(rule, SUMMARISED):
             cells = sealed.get(quantity, {}).get(s.code) if sealed is not None else None
             finding = rule.judge(window, now=now, sealed=cells)

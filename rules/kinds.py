@@ -21,6 +21,7 @@ from rules.schedule import TAIPEI, Schedule, is_working_day
 from rules.summary import CELL, CELL_US, ONE_US, Cells, Floats, Stats, Summary, at, ceil_cell, floor_cell, us
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 _INF = math.inf  # sorts after any value: bisect by time on (time, value) pairs
 
@@ -575,8 +576,12 @@ _GRID_TOLERANCE = 1e-6
 
 
 # A whole message frozen is a hung device once it has stayed so this many times longer than it ever did
-# before, within the window (`FlatlineRule._longest_quiet`).
+# before, in its last days (`FlatlineRule._holds`).
 HUNG_FACTOR = 2.0
+Quantity = tuple[Window, Cells | None]  # one quantity of a device: its raw readings and the summaries before
+
+# A device silent longer than this ends a hold in its history: an outage is not a stable room.
+HOLD_BREAK = timedelta(hours=2)
 
 
 def on_grid(values: Sequence[float]) -> bool:
@@ -604,9 +609,13 @@ class FlatlineRule(_Base):
 
     For a device that reports its values as fine as a float, `samples` readings over `for_s` are enough: a
     live value repeats to the last digit only when something is stuck. A device that rounds (its reporting
-    resolution, say 0.1 degC) or reports only on change repeats itself in any quiet room (issue 15), so for
-    it the repeat must either cover the whole message (every other quantity of the device frozen too, over
-    `message_samples` readings and `for_s`: a hung device resends everything) or last `quantised_for_s`.
+    resolution, say 0.5 degC) or reports only on change repeats itself in any quiet room (issue 15), so for
+    it the repeat must cover the whole message (every other quantity of the device frozen too, over
+    `message_samples` readings and `for_s`: a hung device resends everything), or, with nothing else to
+    look at, last `quantised_for_s`; and either must last `HUNG_FACTOR` times longer than the device ever
+    held still in its last `memory_days` (an office its air-conditioner holds at 26.5 degC, 58 %RH and
+    1,120 ppm all morning repeats its whole message for hours, every working day). That memory is read
+    off the quarter-hour summaries (`rules.summary`): the raw readings are kept for `lookback_s` only.
     Values at exactly `ignore_value` (e.g. an idle meter at 0) are not judged.
     """
 
@@ -616,6 +625,7 @@ class FlatlineRule(_Base):
     lookback_s: float = 6 * 3600
     quantised_for_s: float = 6 * 3600
     message_samples: int = 8
+    memory_days: int = 7
     step: float = 0.0  # the device's reporting resolution of the quantity (`specialise`)
     on_change: bool = False
 
@@ -625,10 +635,19 @@ class FlatlineRule(_Base):
         return self.step == 0 and not self.on_change
 
     @property
-    def lookback(self) -> timedelta:
-        """Enough for the samples and the duration, the quantised one too: a device the register calls
-        continuous may turn out to round (`rounds`)."""
+    def raw(self) -> timedelta:
+        """How far back the readings themselves are read: enough for the samples and the duration, the
+        quantised one too (a device the register calls continuous may turn out to round, `rounds`)."""
         return timedelta(seconds=max(self.lookback_s, self.for_s * 2, self.quantised_for_s + 1800))
+
+    @property
+    def lookback(self) -> timedelta:
+        """The raw readings and, before them, the days of summaries the device's usual holds come from."""
+        return self.raw + self.memory_days * DAY
+
+    def raw_from(self, now: datetime) -> datetime:
+        """The readings from here on are judged one by one; the summaries go back further."""
+        return now - self.raw
 
     @property
     def threshold(self) -> float:
@@ -659,8 +678,17 @@ class FlatlineRule(_Base):
             return self
         return replace(self, step=step, on_change=on_change)
 
-    def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
-        """Judge the trailing run of (near) equal readings; `peers` are the device's other quantities."""
+    def judge(
+        self,
+        window: Window,
+        *,
+        now: datetime,
+        peers: Sequence[Window] = (),
+        sealed: Cells | None = None,
+        peer_sealed: Sequence[Cells | None] = (),
+    ) -> Finding | None:
+        """Judge the trailing run of (near) equal readings; `peers` are the device's other quantities, and
+        `sealed`, `peer_sealed` the summaries before the windows, its own and theirs (`rules.summary`)."""
         if not window:
             return None
         last_ts, last = window[-1]
@@ -673,26 +701,34 @@ class FlatlineRule(_Base):
             return Finding(Status.NORMAL, last_ts, last, last_ts)
         if self.continuous and not (count >= self.samples and self.rounds(window, start)):
             enough = count >= self.samples and last_ts - since >= timedelta(seconds=self.for_s)
-        elif not any(len(p) >= 2 for p in peers):  # nothing else it reports: the quantity alone, for long
-            enough = count >= self.samples and last_ts - since >= timedelta(seconds=self.quantised_for_s)
-        else:  # its other quantities say whether it is alive: only a whole message frozen is a fault
-            hung = self._hung_since(window, start, peers)
+            return Finding(Status.BREACH if enough else Status.PENDING, since, last, last_ts)
+        if any(len(p) >= 2 for p in peers):  # its other quantities say whether it is alive: only a whole
+            others = [(p, c) for p, c in itertools.zip_longest(peers, peer_sealed) if p is not None]
+            hung = self._hung_since(window, start, [(window, sealed), *others])  # message frozen is a fault
             if hung is not None:
                 return Finding(Status.BREACH, hung, last, last_ts)
-            enough = False
-        return Finding(Status.BREACH if enough else Status.PENDING, since, last, last_ts)
+            return Finding(Status.PENDING, since, last, last_ts)
+        # Nothing else it reports: the quantity alone, for long, and longer than it ever held before.
+        if count < self.samples or last_ts - since < timedelta(seconds=self.quantised_for_s):
+            return Finding(Status.PENDING, since, last, last_ts)
+        frozen = self._frozen_from(since, start, [(window, sealed)])
+        held_s = self._holds(frozen, [(window, sealed)])
+        enough = last_ts - frozen >= max(timedelta(seconds=self.quantised_for_s), HUNG_FACTOR * held_s)
+        return Finding(Status.BREACH if enough else Status.PENDING, frozen, last, last_ts)
 
-    def _hung_since(self, window: Window, start: int, peers: Sequence[Window]) -> datetime | None:
-        """When the whole message froze, if it has stayed frozen for `message_samples` readings and `for_s`:
-        the latest start of the trailing flat runs of the quantity and of every other one (each still
-        reported since then, twice at least). None when it has not, or there is nothing else to look at."""
-        if not peers:
-            return None
+    def _hung_since(self, window: Window, start: int, series: Sequence[Quantity]) -> datetime | None:
+        """When the whole message froze, if it has stayed frozen for `message_samples` readings, `for_s`
+        and `HUNG_FACTOR` times its longest hold before: the latest start of the trailing flat runs of the
+        quantity and of every other one (each still reported since then, twice at least). None when it has
+        not. `series`: every quantity's readings and summaries, the judged one first."""
         frozen_from = window[start][0]
-        for peer in peers:
+        starts = [start]
+        for peer, _ in series[1:]:
             if len(peer) < 2:
-                return None
-            frozen_from = max(frozen_from, peer[_flat_since(peer, self.epsilon)][0])
+                return None  # not reported over the run: no evidence
+            at_ = _flat_since(peer, self.epsilon)
+            starts.append(at_)
+            frozen_from = max(frozen_from, peer[at_][0])
             if peer[-2][0] < frozen_from:
                 return None  # fewer than two of its readings in the frozen run: no evidence
         first = bisect.bisect_left(window, (frozen_from,))
@@ -700,14 +736,18 @@ class FlatlineRule(_Base):
         long_enough = last_ts - frozen_from >= timedelta(seconds=self.for_s)
         if len(window) - first < self.message_samples or not long_enough:
             return None
-        usual = self._longest_quiet(frozen_from, (window, *peers))
+        if all(i == 0 for i in starts):  # frozen since before the raw readings: the summaries say since when
+            frozen_from = self._frozen_from(frozen_from, 0, series)
+        raw_quiet = self._longest_quiet(frozen_from, [w for w, _ in series])
+        usual = max(raw_quiet, self._holds(frozen_from, series))
         return frozen_from if last_ts - frozen_from >= HUNG_FACTOR * usual else None
 
     def _longest_quiet(self, frozen_from: datetime, series: Sequence[Window]) -> timedelta:
-        """The longest the device's whole message stayed the same before `frozen_from`, within the window:
-        the longest gap between instants at which any of its quantities changed (from the first change). A
-        0.5 degC sensor in a room its air-conditioner holds, with humidity in whole percent, repeats itself
-        for an hour or two at a time; a 0.1 degC one with its CO2 in ppm hardly twice running (issue 15)."""
+        """The longest the device's whole message stayed the same before `frozen_from`, within the raw
+        readings: the longest gap between instants at which any of its quantities changed (from the first
+        change). A 0.5 degC sensor in a room its air-conditioner holds, with humidity in whole percent,
+        repeats itself for an hour or two at a time; a 0.1 degC one with its CO2 in ppm hardly twice
+        running (issue 15)."""
         changed = sorted(
             b[0]
             for points in series
@@ -718,6 +758,41 @@ class FlatlineRule(_Base):
         if changed:
             gaps.append(frozen_from - changed[-1])
         return max(gaps, default=timedelta(0))
+
+    def _changes(self, series: Sequence[Quantity], first_us: int, end_us: int) -> list[int]:
+        """The instants in [first_us, end_us] by which any of the quantities had last changed, sorted, to a
+        quarter hour: the start of a cell whose readings differ from the cell's before, the end of one whose
+        readings differ among themselves. A silence longer than `HOLD_BREAK` ends a hold and starts one."""
+        limit = HOLD_BREAK // ONE_US
+        found: set[int] = set()
+        for window, sealed in series:
+            starts, means, m2 = Summary(window, sealed).columns(first_us, end_us)
+            if not len(starts):
+                continue
+            silent = np.diff(starts) > limit
+            moved = np.zeros(len(starts), np.bool_)
+            moved[1:] = (np.abs(np.diff(means)) >= self.epsilon) | silent
+            moved[0] = True  # a hold in progress when the days begin: at least this long
+            found.update(starts[moved].tolist())
+            found.update((starts[m2 > self.epsilon**2 / 4] + CELL_US).tolist())
+            found.update((starts[:-1][silent] + CELL_US).tolist())
+        return sorted(found)
+
+    def _frozen_from(self, since: datetime, start: int, series: Sequence[Quantity]) -> datetime:
+        """When a run that began before the raw readings (`start` 0) began, from the summaries: the last
+        change of any quantity before `since` (`_changes`; `since` when none is known)."""
+        if start:
+            return since
+        end_us = us(floor_cell(since))
+        changes = self._changes(series, end_us - self.memory_days * DAY // ONE_US, end_us)
+        return min(since, at(changes[-1])) if changes else since
+
+    def _holds(self, frozen_from: datetime, series: Sequence[Quantity]) -> timedelta:
+        """The longest the whole message held still, in whole quarter hours, over the `memory_days` before
+        `frozen_from` (as much of them as is known)."""
+        end_us = us(floor_cell(frozen_from))
+        changes = self._changes(series, end_us - self.memory_days * DAY // ONE_US, end_us)
+        return timedelta(microseconds=max((b - a for a, b in itertools.pairwise(changes)), default=0))
 
     def explain(self, finding: Finding) -> str:
         """The alarm sentence."""
@@ -859,9 +934,6 @@ class ComfortRule(_Base):
         )
 
 
-DAY = timedelta(days=1)
-
-
 @dataclass(frozen=True, slots=True)
 class DriftRule(_Base):
     """A sensor drifting away from its neighbours (issue 15): the same kind of sensor in the same building
@@ -879,6 +951,13 @@ class DriftRule(_Base):
     fewer than `min_peers` neighbours reporting in a quarter hour it is not counted; with fewer than
     `min_days` comparable days, no judgement.
 
+    Only the quarter hours in which the neighbours agree with one another count (their standard deviation
+    within `agree_share` x `min_delta`, or within the lookback's best quarter of quarter hours when they
+    never agree that well): in rooms whose occupants run their own
+    air-conditioners (a dormitory) a room's offset says whether its unit ran that day, by 6-10 %RH,
+    while the rooms free-running together (the residents at work) share the weather and show a drift as
+    it is. A day with fewer than `min_hours` such hours is not counted.
+
     The finding changes only when a quarter hour ends, so it is worked out once per quarter hour and
     device (`_memo`): a replay at one-minute steps does not redo a week of medians sixty times an hour.
     """
@@ -892,6 +971,8 @@ class DriftRule(_Base):
     min_peers: int = 2
     min_days: int = 2
     clear_share: float = 0.7
+    agree_share: float = 0.5
+    min_hours: float = 2.0
     _memo: dict[str, tuple[int, Finding | None]] = field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
@@ -963,36 +1044,56 @@ class DriftRule(_Base):
         others = grid[1:]
         counted = np.sum(~np.isnan(others), axis=0) >= self.min_peers
         offsets = np.full(size, np.nan)
-        if counted.any():
-            offsets[counted] = grid[0, counted] - np.nanmedian(others[:, counted], axis=0)
+        if not counted.any():
+            return offsets
+        them = others[:, counted]
+        median = np.nanmedian(them, axis=0)
+        # Their standard deviation, not a robust spread: a minority running its units is what must show.
+        spread = np.nanstd(them, axis=0)
+        limit = max(self.agree_share * self.min_delta, float(np.percentile(spread, 25)))
+        agreed = spread <= limit
+        offsets[np.flatnonzero(counted)[agreed]] = grid[0, counted][agreed] - median[agreed]
         return offsets
 
     def _verdict(self, offsets: Floats, end_us: int, peers: int, latest: datetime) -> Finding | None:
-        """The recent day's median offset against the comparable days' (None: too little to judge)."""
+        """The recent day's offset against the comparable days' (None: too little to judge), quarter hour
+        of the day against the same quarter hour: a day with fewer hours counted (its neighbours disagreed
+        in some) is not weighed by a different mix of hours (a lobby warmer than the offices at night)."""
         size = len(offsets)
+        per_day = DAY // CELL
         recent_cells = int(self.recent_s // CELL.total_seconds())
-        recent = offsets[-recent_cells:]
-        if np.count_nonzero(~np.isnan(recent)) < recent_cells // 2:
-            return None  # too little of the day to judge it
+        least = int(self.min_hours * 3600 // CELL.total_seconds())
+        if np.count_nonzero(~np.isnan(offsets[-recent_cells:])) < least:
+            return None  # too few comparable hours in the day to judge it
+        slots = (end_us // CELL_US - size + np.arange(size)) % per_day  # the quarter hour of the day
         recent_start = at(end_us) - timedelta(seconds=self.recent_s)
         half = timedelta(seconds=self.recent_s / 2)  # a day is of the type of its middle
         working = is_working_day((recent_start + half).astimezone(TAIPEI).date())
-        alike: list[float] = []
-        every: list[float] = []
+        past = np.full((self.days, per_day), np.nan)  # the days before, newest first, by quarter hour
+        alike: list[int] = []
+        every: list[int] = []
         for back in range(1, self.days + 1):
-            hi = size - recent_cells - (back - 1) * (DAY // CELL)
-            day = offsets[max(0, hi - DAY // CELL) : hi]
-            if not len(day) or np.count_nonzero(~np.isnan(day)) < len(day) // 2:
+            hi = size - recent_cells - (back - 1) * per_day
+            lo = max(0, hi - per_day)
+            if np.count_nonzero(~np.isnan(offsets[lo:hi])) < least:
                 continue
-            median = float(np.nanmedian(day))
-            every.append(median)
+            past[back - 1, slots[lo:hi]] = offsets[lo:hi]
+            every.append(back - 1)
             mid = recent_start - back * DAY + half
             if is_working_day(mid.astimezone(TAIPEI).date()) == working:
-                alike.append(median)
-        days = alike if len(alike) >= self.min_days else every
-        if len(days) < self.min_days:
+                alike.append(back - 1)
+        rows = alike if len(alike) >= self.min_days else every
+        if len(rows) < self.min_days:
             return None
-        values = np.asarray(days[::-1])  # oldest first
+        chosen = past[rows[::-1]]  # oldest first
+        known = ~np.isnan(chosen).all(axis=0)
+        by_slot = np.full(per_day, np.nan)
+        by_slot[known] = np.nanmedian(chosen[:, known], axis=0)
+        recent = offsets[-recent_cells:] - by_slot[slots[-recent_cells:]]
+        if np.count_nonzero(~np.isnan(recent)) < least:
+            return None
+        days = [float(np.nanmedian(row - by_slot)) for row in chosen]
+        values = np.asarray(days)
         usual = float(np.median(values))
         # The days' own spread, from their day-to-day changes when there are enough: a drift under way is
         # a steady trend across them, which must not widen the band until the alarm clears.
@@ -1097,4 +1198,6 @@ class RuntimeRule(_Base):
 
 # The kinds that read quarter-hour summaries before `raw_from(now)` (`rules.summary`): their `judge` takes the
 # device's sealed cells, and the window cache keeps their readings raw only from `raw_from`.
-SUMMARISED = (AfterHoursRule, BaselineRule, LeakRule, DriftRule)
+SUMMARISED = (AfterHoursRule, BaselineRule, LeakRule, DriftRule, FlatlineRule)
+# Kinds that read the summaries of their peers (or of the device's other quantities) as well as their own.
+PEER_SUMMARISED = (DriftRule, FlatlineRule)

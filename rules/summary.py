@@ -251,21 +251,30 @@ class Summary:
     def means(self, first_us: int, end_us: int) -> tuple[Ints, Floats]:
         """The starts and means of the cells in [first_us, end_us) that hold readings, oldest first, as
         arrays: the sealed ones read off the cache's columns, the raw window's summarised."""
+        starts, means, _ = self.columns(first_us, end_us)
+        return starts, means
+
+    def columns(self, first_us: int, end_us: int) -> tuple[Ints, Floats, Floats]:
+        """The starts, means and squared deviations (`Stats.m2`) of the cells in [first_us, end_us) that
+        hold readings, oldest first (`means`)."""
         split = self._split(first_us, end_us)
         starts: list[Ints] = []
         means: list[Floats] = []
+        m2s: list[Floats] = []
         if self.sealed is not None and split > first_us:
             c = self.sealed
             lo, hi = c.span(first_us, split)
             starts.append(c.start[lo:hi])
             means.append(c.total[lo:hi] / c.n[lo:hi])
+            m2s.append(c.m2[lo:hi])
         if end_us > split:
             tail = summarise(self.window, split, end_us, self.since)
             starts.append(np.array([start for start, _ in tail], np.int64))
             means.append(np.array([stats.mean for _, stats in tail], np.float64))
+            m2s.append(np.array([stats.m2 for _, stats in tail], np.float64))
         if not starts:
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
-        return np.concatenate(starts), np.concatenate(means)
+            return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.float64)
+        return np.concatenate(starts), np.concatenate(means), np.concatenate(m2s)
 
     def select(
         self, first_us: int, end_us: int, key: Hashable, test: Callable[[int], bool]

@@ -143,17 +143,20 @@ def test_every_batch_kind_decides_as_its_pure_judge(seed: int) -> None:
             now = START + timedelta(seconds=rng.uniform(0, 3 * 86400))
             since = now - rng.choice([timedelta(minutes=30), timedelta(hours=3), timedelta(hours=30)])
             verdicts = judge_frame(rule, frame, codes, since=since, now=now)
+            # After-hours and flat-line rules judge one by one only the readings from their `raw_from`
+            # (the summaries before it are the pure path's, as the runner and the backtest give them).
+            raw = isinstance(rule, AfterHoursRule | FlatlineRule)
+            judged_from = max(since, rule.raw_from(now)) if raw else since
             if verdicts is None:  # only for a device found to round its readings: the pure path judges
                 assert isinstance(rule, FlatlineRule)
-                cut = [slice_window(windows.get(c, []), since, now) for c in codes]
+                cut = [slice_window(windows.get(c, []), judged_from, now) for c in codes]
                 assert any(w and rule.rounds(w, _flat_since(w, rule.epsilon)) for w in cut)
                 continue
             got = {code: verdicts.finding(k) for k, code in enumerate(verdicts.ragged.codes)}
-            # An after-hours rule judges one by one only the readings from its `raw_from`.
-            judged_from = max(since, rule.raw_from(now)) if isinstance(rule, AfterHoursRule) else since
             assert list(got) == [c for c in codes if slice_window(windows.get(c, []), judged_from, now)]
             for code in codes:
-                window: Window = slice_window(windows.get(code, []), since, now)
+                cut_from = judged_from if isinstance(rule, FlatlineRule) else since  # (after-hours: from since)
+                window: Window = slice_window(windows.get(code, []), cut_from, now)
                 _same(got.get(code), rule.judge(window, now=now) if window else None)
 
 
@@ -174,8 +177,9 @@ def test_a_frame_laid_from_the_window_start_decides_as_the_whole_frame(seed: int
         if verdicts is None:
             continue
         got = {code: verdicts.finding(k) for k, code in enumerate(verdicts.ragged.codes)}
+        judged_from = max(since, rule.raw_from(now)) if isinstance(rule, FlatlineRule) else since
         for code in codes:
-            window: Window = slice_window(windows[code], since, now)
+            window: Window = slice_window(windows[code], judged_from, now)
             _same(got.get(code), rule.judge(window, now=now) if window else None)
 
 

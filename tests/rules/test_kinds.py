@@ -29,7 +29,7 @@ from rules.kinds import (
     RuntimeRule,
 )
 from rules.schedule import TAIPEI, DayType, Period, Schedule, is_working_day
-from rules.summary import ceil_cell, floor_cell
+from rules.summary import Cells, ceil_cell, floor_cell, us
 
 # Monday 2026-07-13 00:00 in Taipei.
 MONDAY = datetime(2026, 7, 12, 16, 0, tzinfo=UTC)
@@ -616,7 +616,8 @@ def test_flatline_a_continuous_device_keeps_the_plain_rule_and_its_batch_form() 
     assert FLAT.specialise(native) is FLAT
     # Its other quantities are read too: it may turn out to round (below).
     assert FLAT.companions(native) == ("humidity_pct", "co2_ppm")
-    assert FLAT.lookback == FLAT.specialise(TASMOTA_CLIMATE).lookback == timedelta(hours=6, minutes=30)
+    assert FLAT.raw == FLAT.specialise(TASMOTA_CLIMATE).raw == timedelta(hours=6, minutes=30)
+    assert FLAT.lookback == FLAT.raw + timedelta(days=FLAT.memory_days)  # the summaries of its usual holds
 
 
 def test_flatline_finds_a_rounding_device_the_register_calls_continuous() -> None:
@@ -742,3 +743,45 @@ def test_flatline_a_fine_device_that_repeats_its_whole_message_is_hung_soon() ->
     window = series([*temperature, *[26.3] * 10], step=step)
     peers = [series([*humidity, *[58.2] * 10], step=step), series([*co2, *[803.0] * 10], step=step)]
     assert status(FLAT.judge(window, now=MONDAY, peers=peers)) is Status.BREACH
+
+
+def test_flatline_remembers_how_long_a_coarse_device_held_still_on_the_days_before() -> None:
+    """An office its air-conditioner holds all morning at 26.5 degC, 58 %RH and 1,120 ppm, read at 0.5 degC,
+    whole percent and 10 ppm every 15 minutes (issue 15, class 1: the realistic coarse week): its whole
+    message held for three hours each day before, which only the quarter-hour summaries still hold (the raw
+    readings go back six hours and a half). The same hold today is no fault; twice as long is, dated from
+    the summaries once it began before the raw readings."""
+    start = datetime(2026, 7, 6, 0, 0, tzinfo=UTC)
+    held = (time(1), time(4))  # each day's hold, UTC
+
+    def messages(until: datetime, frozen_from: datetime) -> list[list[tuple[datetime, float]]]:
+        out: list[list[tuple[datetime, float]]] = [[], [], []]
+        ts, i = start, 0
+        while ts <= until:
+            still = ts >= frozen_from or held[0] <= ts.time() < held[1]
+            values = (26.5, 58.0, 1120.0) if still else (26.5 + 0.5 * (i % 2), 59.0, 1110.0 + 10 * (i % 3))
+            for points, v in zip(out, values, strict=True):
+                points.append((ts, v))
+            ts, i = ts + Q, i + 1
+        return out
+
+    def judged(hours: float, *, remembered: bool = True) -> Finding | None:
+        frozen_from = datetime(2026, 7, 9, 1, 0, tzinfo=UTC)  # the fourth morning's hold, prolonged
+        now = frozen_from + timedelta(hours=hours)
+        split = floor_cell(FLAT.raw_from(now))
+        quantities = []
+        for points in messages(now, frozen_from):
+            cells = Cells(us(start))
+            cells.catch_up(points, us(start), us(split))
+            quantities.append((points[bisect.bisect_left(points, (split,)) :], cells if remembered else None))
+        (window, own), *others = quantities
+        return FLAT.judge(
+            window, now=now, peers=[w for w, _ in others], sealed=own, peer_sealed=[c for _, c in others]
+        )
+
+    assert status(judged(3.75)) is Status.PENDING  # a little longer than each day before
+    assert status(judged(3.75, remembered=False)) is Status.BREACH  # what the raw readings alone say
+    assert status(judged(5.75)) is Status.PENDING
+    late = judged(8)  # twice the longest hold and more; frozen since before the raw readings
+    assert late is not None
+    assert (late.status, late.since) == (Status.BREACH, datetime(2026, 7, 9, 1, 0, tzinfo=UTC))
