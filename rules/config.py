@@ -299,6 +299,14 @@ class LeakDefinition(RuleDefinition):
     k_sigma: float = Field(3, ge=0, le=100)
     pct: float = Field(50, ge=0, le=10_000)
     chance: float = Field(0.001, gt=0, lt=1)
+    # A meter that reports this register is judged on the flow it shows (every litre between two
+    # readings), not on its flow of the moment; null reads the flow alone.
+    register_quantity: str | None = "volume_m3"
+
+    @field_validator("register_quantity")
+    @classmethod
+    def _known_register(cls, value: str | None) -> str | None:
+        return None if value is None else _check_quantity(value)
 
     @model_validator(mode="after")
     def _night(self) -> Self:
@@ -321,6 +329,7 @@ class LeakDefinition(RuleDefinition):
             k_sigma=self.k_sigma,
             pct=self.pct,
             chance=self.chance,
+            register=self.register_quantity,
         )
 
 

@@ -9,7 +9,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import ClassVar, Self
+from typing import ClassVar, Protocol, Self
 
 import numpy as np
 
@@ -334,6 +334,8 @@ class LeakRule(_Base):
     pct: float = 50.0
     chance: float = 1e-3  # how unlikely a run of flushes must be to call it a leak (`flushes_chance`)
     interval_mean: bool = False  # from the device's reporting (`specialise`)
+    register: str | None = None  # the meter's volume register, read instead of its flow where it has one
+    from_register: bool = False  # (`specialise`)
 
     @property
     def lookback(self) -> timedelta:
@@ -351,8 +353,16 @@ class LeakRule(_Base):
         summaries."""
         return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s)) - 6 * HOUR)
 
+    def quantity_for(self, subject: Subject) -> str | None:
+        """The meter's volume register where it has one (`register`), else its flow."""
+        if self.register is not None and self.register in subject.quantities:
+            return self.register
+        return _Base.quantity_for(self, subject)
+
     def specialise(self, subject: Subject) -> Self:
-        """The rule for a meter whose flow readings are interval means."""
+        """The rule for a meter read by its register, or whose flow readings are interval means."""
+        if self.register is not None and self.register in subject.quantities:
+            return replace(self, from_register=True, interval_mean=True)
         if subject.reporting.flow is FlowSemantics.INTERVAL_MEAN:
             return replace(self, interval_mean=True)
         return self
@@ -378,7 +388,7 @@ class LeakRule(_Base):
             day += timedelta(days=1)
         return out
 
-    def limit(self, summary: Summary, cell_start: datetime, first_us: int) -> tuple[float, float | None]:
+    def limit(self, summary: CellSource, cell_start: datetime, first_us: int) -> tuple[float, float | None]:
         """The flow above which a reading in the quarter hour starting at `cell_start` is flowing, and how
         often that quarter hour flowed on the last nights (the share of them whose mean was above the
         limit; None when too few nights are known).
@@ -410,6 +420,24 @@ class LeakRule(_Base):
             limit = max(limit, low + self.k_sigma * (high - low) / 1.349)
         return limit, sum(m > limit for m in means) / len(means)
 
+    def _spans(
+        self, window: Window, nights: Sequence[tuple[int, int]], source: CellSource, first_us: int
+    ) -> tuple[list[tuple[int, int, Callable[[float], bool]]], list[float | None]]:
+        """The night readings (`nights`: index ranges of the window) in one span per quarter hour, each with
+        its limit's test (`limit`), and how often that quarter hour flowed on the last nights."""
+        spans: list[tuple[int, int, Callable[[float], bool]]] = []
+        shares: list[float | None] = []
+        for night_lo, hi in nights:
+            lo = night_lo
+            while lo < hi:
+                cell_start = floor_cell(window[lo][0])
+                end = min(hi, bisect.bisect_left(window, (cell_start + CELL,), lo))
+                limit, share = self.limit(source, cell_start, first_us)
+                spans.append((lo, end, _above(limit)))
+                shares.append(share)
+                lo = end
+        return spans, shares
+
     def flushes_chance(self, run: Sequence[tuple[int, float | None]]) -> float | None:
         """How likely a run of flowing readings of the flow of the moment is only flushes caught one after
         another: each reading (`run`: how many readings in a quarter hour, and how often that quarter hour
@@ -428,20 +456,16 @@ class LeakRule(_Base):
         self, window: Window, *, now: datetime, peers: Sequence[Window] = (), sealed: Cells | None = None
     ) -> Finding | None:
         """Night readings from `raw_from` above their quarter hour's limit are BAD, under it OK; `held`
-        over them, read from the newest back to the start of their latest run (`_held_spans`)."""
-        summary = Summary(window, sealed)
+        over them, read from the newest back to the start of their latest run (`_held_spans`). A meter
+        read by its register is judged on the flow its register shows (`_register_flows`)."""
         first_us = us(ceil_cell(now - self.lookback))
-        spans: list[tuple[int, int, Callable[[float], bool]]] = []
-        shares: list[float | None] = []  # per span: how often its quarter hour flowed on the last nights
-        for night_lo, hi in self._nights(window, bisect.bisect_left(window, (self.raw_from(now),))):
-            lo = night_lo
-            while lo < hi:  # one span per quarter hour, each with its own limit
-                cell_start = floor_cell(window[lo][0])
-                end = min(hi, bisect.bisect_left(window, (cell_start + CELL,), lo))
-                limit, share = self.limit(summary, cell_start, first_us)
-                spans.append((lo, end, _above(limit)))
-                shares.append(share)
-                lo = end
+        nights = self._nights(window, bisect.bisect_left(window, (self.raw_from(now),)))
+        if self.from_register:
+            history = _RegisterFlows(Summary(window, sealed), first_us, us(floor_cell(now)))
+            flows = _register_flows(window, nights)
+            spans, _ = self._spans(flows, [(0, len(flows))] if flows else [], history, first_us)
+            return _held_spans(flows, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
+        spans, shares = self._spans(window, nights, Summary(window, sealed), first_us)
         finding = _held_spans(window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
         if finding is None or finding.status is not Status.BREACH or self.interval_mean:
             return finding
@@ -463,6 +487,61 @@ class LeakRule(_Base):
             f"water has not stopped flowing at night since {finding.since.isoformat(timespec='minutes')} "
             f"(lowest {finding.value:g} m3/h, above the night's usual flow): leak?"
         )
+
+
+class CellSource(Protocol):
+    """Quarter-hour cells of a series: a device's summaries, or the flows of its register."""
+
+    def cells(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
+        """(cell start, stats) of the cells in [first_us, end_us) that hold a value, oldest first."""
+        ...
+
+
+# A register's flow is read over about a quarter hour (a little less, for a meter reporting every 15
+# minutes with some jitter), and not over a silence longer than this.
+_FLOW_SPAN = 0.9 * CELL
+_FLOW_GAP = 2 * HOUR
+
+
+def _register_flows(window: Window, nights: Sequence[tuple[int, int]]) -> Window:
+    """The flow a volume register shows at each night reading (`nights`: index ranges): what it gained since
+    its latest reading at least `_FLOW_SPAN` earlier, per hour. A meter's register counts every litre
+    that passed, so this flow holds every flush and every leak between two readings, however briefly
+    the water ran; a register that went back (a meter replaced) or a silence over `_FLOW_GAP` gives none."""
+    out: list[tuple[datetime, float]] = []
+    for lo, hi in nights:
+        for ts, value in window[lo:hi]:
+            j = bisect.bisect_right(window, (ts - _FLOW_SPAN, _INF)) - 1
+            if j < 0:
+                continue
+            before, was = window[j]
+            if value >= was and ts - before <= _FLOW_GAP:
+                out.append((ts, (value - was) / ((ts - before) / HOUR)))
+    return out
+
+
+class _RegisterFlows:
+    """The flows of a register's quarter hours on the nights before (`CellSource`): from one quarter hour's
+    mean reading to the next, per hour (a register's mean over a quarter hour is its reading at about the
+    middle of it, for a meter that speaks every 5 seconds as for one that speaks every 15 minutes)."""
+
+    __slots__ = ("flows", "starts")
+
+    def __init__(self, summary: Summary, first_us: int, end_us: int) -> None:
+        starts, means = summary.means(first_us, end_us)
+        gaps = np.diff(starts)
+        flows = np.diff(means) / (gaps / (HOUR // ONE_US)) if len(starts) > 1 else np.zeros(0)
+        kept = (flows >= 0) & (gaps <= _FLOW_GAP // ONE_US)
+        self.starts = starts[1:][kept]
+        self.flows = flows[kept]
+
+    def cells(self, first_us: int, end_us: int) -> list[tuple[int, Stats]]:
+        """(cell start, the flow into it) of the quarter hours in [first_us, end_us), oldest first."""
+        lo, hi = np.searchsorted(self.starts, [first_us, end_us], "left").tolist()
+        return [
+            (start, Stats(1, flow, 0.0))
+            for start, flow in zip(self.starts[lo:hi].tolist(), self.flows[lo:hi].tolist(), strict=True)
+        ]
 
 
 # The gaps the offline rule learns a device's rhythm from: the latest ones, enough to hold a day's openings of

@@ -415,6 +415,76 @@ def test_leak_an_occupied_nights_flushes_stay_within_its_usual_band(seed: int) -
     assert status(found) is Status.BREACH  # at 02:00, an hour after the window opened
 
 
+def _dorm_register(
+    rng: random.Random, nights: int, *, leak: float, every: timedelta = Q, swap_at: int | None = None
+) -> list[tuple[datetime, float]]:
+    """An occupied dormitory's water register (m3, in steps of 0.01 as the meter counts), read every
+    `every` over `nights` days ending tonight at 05:00 Taipei: heavy use by day, flushes at night as
+    Poisson arrivals (about 3 a quarter hour, 6 L each), plus `leak` m3/h from midnight tonight; with
+    `swap_at`, the meter is replaced (read from 0) at that reading."""
+    out = []
+    start = datetime(2026, 7, 20, 5, 0, tzinfo=TAIPEI) - timedelta(days=nights)
+    steps = int(timedelta(days=nights) / every)
+    litres, base = 123_456_000.0, 0.0
+    tonight = datetime(2026, 7, 20, 0, 0, tzinfo=TAIPEI)
+    for k in range(steps + 1):
+        ts = start + k * every
+        hours = every / timedelta(hours=1)
+        if ts.hour >= 6:
+            litres += rng.uniform(1500, 2500) * hours  # day: showers, laundry, the kitchen
+        else:
+            t = rng.expovariate(3.0 * 4)
+            while t < hours:
+                litres, t = litres + 6.0, t + rng.expovariate(3.0 * 4)
+        if ts >= tonight:
+            litres += leak * 1000 * hours
+        if swap_at is not None and k == swap_at:
+            base = litres
+        out.append((ts.astimezone(UTC), math.floor((litres - base) / 10) / 100))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_leak_read_from_the_register_is_found_within_the_hour(seed: int) -> None:
+    """Issue 15: a dormitory meter read every 15 minutes (or every 5 seconds, here 5 minutes) catches a
+    flush now and then in its flow of the moment, so a leak took 80-100 minutes to tell from flushes; its
+    register counts every litre between two readings, so the flow it shows holds the night's flushes in
+    every reading and a leak lifts every one of them. Nights of flushes alone raise nothing; a running
+    toilet (0.3 m3/h) is found within an hour of the window opening at 01:00."""
+    meter = Subject("W", "water_meter", "B", "S", "plant_room", "", ("volume_m3", "flow_m3h"), Reporting())
+    rule = replace(LEAK, night_from=time(1), night_to=time(5), register="volume_m3").specialise(meter)
+    assert rule.quantity_for(meter) == "volume_m3"
+    assert rule.from_register
+    every = (Q, timedelta(minutes=5))[seed % 2]
+    opens = datetime(2026, 7, 20, 1, 0, tzinfo=TAIPEI)
+    quiet = _dorm_register(random.Random(seed), 8, leak=0.0, every=every)  # noqa: S311 - test data
+    tonight = [k for k, (ts, _) in enumerate(quiet) if ts >= opens]
+    for k in tonight:
+        assert status(rule.judge(quiet[: k + 1], now=quiet[k][0])) is not Status.BREACH, quiet[k][0]
+    leaking = _dorm_register(random.Random(seed), 8, leak=0.3, every=every)  # noqa: S311 - test data
+    found = next(
+        k for k in tonight if status(rule.judge(leaking[: k + 1], now=leaking[k][0])) is Status.BREACH
+    )
+    assert leaking[found][0] - opens <= timedelta(hours=1)
+
+
+def test_leak_a_register_that_goes_back_is_a_new_meter_not_a_flow() -> None:
+    """A meter replaced at night reads from 0: no flow is read across it, and the new register's gains
+    are judged as before."""
+    meter = Subject("W", "water_meter", "B", "S", "plant_room", "", ("volume_m3", "flow_m3h"), Reporting())
+    rule = replace(LEAK, night_from=time(1), night_to=time(5), register="volume_m3").specialise(meter)
+    rng = random.Random(3)  # noqa: S311 - test data
+    swapped = _dorm_register(rng, 8, leak=0.0, swap_at=8 * 96 - 10)  # at 02:30 tonight
+    for k in range(len(swapped) - 16, len(swapped)):
+        finding = rule.judge(swapped[: k + 1], now=swapped[k][0])
+        assert status(finding) is not Status.BREACH
+        assert finding is None or finding.value >= 0
+    # Without a register the meter's flow is read, as the rule's quantity says.
+    flow_only = Subject("W", "water_meter", "B", "S", "plant_room", "", ("flow_m3h",), Reporting())
+    assert rule.quantity_for(flow_only) == "flow_m3h"
+    assert replace(LEAK, register="volume_m3").specialise(flow_only) == replace(LEAK, register="volume_m3")
+
+
 def test_leak_zero_at_night_is_normal_and_daytime_is_not_judged() -> None:
     assert status(LEAK.judge(series([0.2, 0.0]), now=MONDAY + Q * 2)) is Status.NORMAL
     daytime = series([0.5] * 4, start=MONDAY + timedelta(hours=10))
