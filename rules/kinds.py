@@ -461,9 +461,11 @@ class LeakRule(_Base):
         first_us = us(ceil_cell(now - self.lookback))
         nights = self._nights(window, bisect.bisect_left(window, (self.raw_from(now),)))
         if self.from_register:
-            history = _RegisterFlows(Summary(window, sealed), first_us, us(floor_cell(now)))
             flows = _register_flows(window, nights)
-            spans, _ = self._spans(flows, [(0, len(flows))] if flows else [], history, first_us)
+            if not flows:
+                return None  # no night reading to judge (by day, the register's history is not read)
+            history = _RegisterFlows(Summary(window, sealed), first_us, us(floor_cell(now)))
+            spans, _ = self._spans(flows, [(0, len(flows))], history, first_us)
             return _held_spans(flows, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
         spans, shares = self._spans(window, nights, Summary(window, sealed), first_us)
         finding = _held_spans(window, spans, for_s=self.for_s, clear_for_s=self.clear_for_s, above=False)
