@@ -16,7 +16,7 @@ import numpy as np
 from rules.batch import BREACH, NONE, NORMAL, STATUSES, Frame, Verdicts, judge_frame
 from rules.config import RuleDefinition, Targets
 from rules.engine import Finding, Rule, Status, Subject, Window
-from rules.kinds import PEER_SUMMARISED, SUMMARISED, ComfortRule, DriftRule, OfflineRule
+from rules.kinds import PEER_SUMMARISED, SUMMARISED, UNIT_STATE, ComfortRule, DriftRule, OfflineRule
 from rules.summary import Sealed
 
 GATEWAY_SERVES = "whole building"
@@ -127,9 +127,17 @@ def judge_watch(
             peer_windows = [series.get(q, {}).get(code, ()) for code, q in pairs]
             own = sealed.get(quantity, {}).get(s.code) if sealed is not None else None
             theirs = [sealed.get(q, {}).get(code) for code, q in pairs] if sealed is not None else []
-            if isinstance(rule, DriftRule):
+            if isinstance(rule, DriftRule):  # its neighbours first, then the units of its own space
+                order = sorted(range(len(pairs)), key=lambda k: pairs[k][1] == UNIT_STATE)
+                units = sum(q == UNIT_STATE for _, q in pairs)
                 finding = rule.judge(
-                    window, now=now, peers=peer_windows, sealed=own, peer_sealed=theirs, key=s.code
+                    window,
+                    now=now,
+                    peers=[peer_windows[k] for k in order],
+                    sealed=own,
+                    peer_sealed=[theirs[k] for k in order] if theirs else [],
+                    key=s.code,
+                    units=units,
                 )
             else:
                 finding = rule.judge(window, now=now, peers=peer_windows, sealed=own, peer_sealed=theirs)

@@ -22,6 +22,7 @@ from rules.summary import CELL, CELL_US, ONE_US, Cells, Floats, Stats, Summary, 
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+UNIT_STATE = "on_state"  # an air-conditioner's quantity: 1 while it runs
 
 _INF = math.inf  # sorts after any value: bisect by time on (time, value) pairs
 
@@ -1073,7 +1074,10 @@ class DriftRule(_Base):
         return floor_cell(now) - CELL
 
     def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
-        """Sensors of the same kind in the same building and kind of space that measure the quantity."""
+        """Sensors of the same kind in the same building and kind of space that measure the quantity; and
+        the air-conditioners of the sensor's own space (`UNIT_STATE`), whose running hours are left out."""
+        if candidate.space == subject.space and candidate.kind == "air_conditioner":
+            return UNIT_STATE if UNIT_STATE in candidate.quantities else None
         same = (candidate.kind, candidate.building, candidate.space_kind) == (
             subject.kind,
             subject.building,
@@ -1090,17 +1094,20 @@ class DriftRule(_Base):
         sealed: Cells | None = None,
         peer_sealed: Sequence[Cells | None] = (),
         key: str = "",
+        units: int = 0,
     ) -> Finding | None:
-        """The finding over the quarter hours up to the current one (`key`: the device, for the memo)."""
+        """The finding over the quarter hours up to the current one (`key`: the device, for the memo). The
+        last `units` of `peers` (and `peer_sealed`) are the on/off states of its own space's units."""
         end_us = us(floor_cell(now))
         if key:
             memo = self._memo.get(key)
             if memo is not None and memo[0] == end_us:
                 return memo[1]
         finding = None
-        if len(peers) >= self.min_peers:
-            offsets = self._offsets(end_us, window, sealed, peers, peer_sealed)
-            finding = self._verdict(offsets, end_us, len(peers), window[-1][0] if window else now)
+        sensors = len(peers) - units
+        if sensors >= self.min_peers:
+            offsets = self._offsets(end_us, window, sealed, peers, peer_sealed, units=units)
+            finding = self._verdict(offsets, end_us, sensors, window[-1][0] if window else now)
         if key:
             self._memo[key] = (end_us, finding)
         return finding
@@ -1112,9 +1119,12 @@ class DriftRule(_Base):
         sealed: Cells | None,
         peers: Sequence[Window],
         peer_sealed: Sequence[Cells | None],
+        *,
+        units: int = 0,
     ) -> Floats:
         """The device's offset from its peers' median in every quarter hour of the lookback up to `end_us`
-        (NaN where it or too few peers reported)."""
+        (NaN where it or too few peers reported, or where a unit of its own space ran: the last `units`
+        peers)."""
         first_us = end_us - (self.days * DAY + timedelta(seconds=self.recent_s)) // ONE_US
         size = (end_us - first_us) // CELL_US
         grid = np.full((len(peers) + 1, size), np.nan)
@@ -1122,6 +1132,9 @@ class DriftRule(_Base):
         for row, (w, cells) in enumerate(itertools.chain([(window, sealed)], laid)):
             starts, means = Summary(w or (), cells).means(first_us, end_us)
             grid[row, (starts - first_us) // CELL_US] = means
+        if units:  # its own room conditioned: the reading says what the unit did, not what the sensor does
+            grid[0, np.any(grid[len(grid) - units :] > 0, axis=0)] = np.nan
+            grid = grid[: len(grid) - units]
         others = grid[1:]
         counted = np.sum(~np.isnan(others), axis=0) >= self.min_peers
         offsets = np.full(size, np.nan)

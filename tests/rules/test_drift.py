@@ -163,6 +163,31 @@ def test_a_resident_who_changes_habits_is_no_drift() -> None:
     assert any(status is Status.BREACH for _, status in _findings(drifting, 11))
 
 
+def test_a_room_whose_unit_was_left_on_overnight_is_no_drift() -> None:
+    """Issue 15, the standard office week: an air-conditioner left on overnight cools (and dries) its office
+    while the others run free; the sensor read the room right. Here a unit set to 24 degC left on from
+    08:00 to 06:00 the next day. The hours its own unit ran are left out, so the day is no drift; the same
+    readings without the unit's state read as one."""
+    days = 10
+    left_on = (START + timedelta(days=days - 2, hours=8), START + timedelta(days=days - 1, hours=6))
+    room = [(ts, 24.0 if left_on[0] <= ts < left_on[1] else v) for ts, v in _room(0, days)]
+    unit = [(ts, 1.0 if left_on[0] <= ts < left_on[1] else 0.0) for ts, _ in room]
+    others = [_room(i, days) for i in range(1, ROOMS)]
+    now = START + timedelta(days=days - 1, hours=6)
+    cut = [[p for p in w if p[0] <= now] for w in (room, *others, unit)]
+    alone = RULE.judge(cut[0], now=now, peers=cut[1:-1])
+    assert alone is not None
+    assert alone.status is Status.BREACH
+    # With its unit: 22 of the last 24 hours conditioned leave too few to judge the day by.
+    assert RULE.judge(cut[0], now=now, peers=cut[1:], units=1) is None
+    # Six hours later, the day holds eight free hours again: judged, and no drift.
+    later = now + timedelta(hours=6)
+    cut = [[p for p in w if p[0] <= later] for w in (room, *others, unit)]
+    judged = RULE.judge(cut[0], now=later, peers=cut[1:], units=1)
+    assert judged is not None
+    assert judged.status is not Status.BREACH
+
+
 def test_summaries_and_raw_readings_find_alike() -> None:
     windows = [_room(0, 11, drift_from=8.5, per_day=1.2)] + [_room(i, 11) for i in range(1, ROOMS)]
     every = timedelta(hours=3)
@@ -188,7 +213,10 @@ def test_the_alarm_sentence_names_the_change_and_the_neighbours() -> None:
 
 
 def _subject(code: str, building: str, space: str, space_kind: str, kind: str = "climate_sensor") -> Subject:
-    quantities = ("temperature_c", "humidity_pct", "co2_ppm") if kind == "climate_sensor" else ("power_kw",)
+    quantities = {
+        "climate_sensor": ("temperature_c", "humidity_pct", "co2_ppm"),
+        "air_conditioner": ("on_state", "setpoint_c", "power_kw"),
+    }.get(kind, ("power_kw",))
     return Subject(code, kind, building, space, space_kind, "", quantities)
 
 
@@ -212,10 +240,12 @@ def test_neighbours_are_the_same_kind_of_sensor_in_the_same_building_and_kind_of
         _subject("A-3", "A", "A-3F-OFF", "office"),
         _subject("A-L", "A", "A-1F-LOB", "lobby"),
         _subject("A-EM", "A", "A-1F-OFF", "office", kind="electricity_meter"),
+        _subject("A-AC", "A", "A-1F-OFF", "office", kind="air_conditioner"),
         _subject("B-1", "B", "B-1F-OFF", "office"),
     ]
     watch = bind(definition, subjects)
-    assert watch.peers["A-1"] == (("A-2", "temperature_c"), ("A-3", "temperature_c"))
+    # Its own space's unit too: the hours it ran are left out.
+    assert watch.peers["A-1"] == (("A-2", "temperature_c"), ("A-3", "temperature_c"), ("A-AC", "on_state"))
     assert watch.peers["A-L"] == ()
     assert watch.peers["B-1"] == ()
     # Judged through the evaluation plumbing, with the peers' windows looked up by the watch.
