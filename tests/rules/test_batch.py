@@ -155,7 +155,9 @@ def test_every_batch_kind_decides_as_its_pure_judge(seed: int) -> None:
             got = {code: verdicts.finding(k) for k, code in enumerate(verdicts.ragged.codes)}
             assert list(got) == [c for c in codes if slice_window(windows.get(c, []), judged_from, now)]
             for code in codes:
-                cut_from = judged_from if isinstance(rule, FlatlineRule) else since  # (after-hours: from since)
+                cut_from = (
+                    judged_from if isinstance(rule, FlatlineRule) else since
+                )  # (after-hours: from since)
                 window: Window = slice_window(windows.get(code, []), cut_from, now)
                 _same(got.get(code), rule.judge(window, now=now) if window else None)
 
