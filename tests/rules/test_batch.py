@@ -145,8 +145,9 @@ def test_every_batch_kind_decides_as_its_pure_judge(seed: int) -> None:
             verdicts = judge_frame(rule, frame, codes, since=since, now=now)
             # After-hours and flat-line rules judge one by one only the readings from their `raw_from`
             # (the summaries before it are the pure path's, as the runner and the backtest give them).
-            raw = isinstance(rule, AfterHoursRule | FlatlineRule)
-            judged_from = max(since, rule.raw_from(now)) if raw else since
+            judged_from = (
+                max(since, rule.raw_from(now)) if isinstance(rule, AfterHoursRule | FlatlineRule) else since
+            )
             if verdicts is None:  # only for a device found to round its readings: the pure path judges
                 assert isinstance(rule, FlatlineRule)
                 cut = [slice_window(windows.get(c, []), judged_from, now) for c in codes]
@@ -155,9 +156,8 @@ def test_every_batch_kind_decides_as_its_pure_judge(seed: int) -> None:
             got = {code: verdicts.finding(k) for k, code in enumerate(verdicts.ragged.codes)}
             assert list(got) == [c for c in codes if slice_window(windows.get(c, []), judged_from, now)]
             for code in codes:
-                cut_from = (
-                    judged_from if isinstance(rule, FlatlineRule) else since
-                )  # (after-hours: from since)
+                # The pure after-hours judge reads its window from `since` (its summaries from the window).
+                cut_from = judged_from if isinstance(rule, FlatlineRule) else since
                 window: Window = slice_window(windows.get(code, []), cut_from, now)
                 _same(got.get(code), rule.judge(window, now=now) if window else None)
 
