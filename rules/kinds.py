@@ -22,6 +22,7 @@ from rules.summary import CELL, CELL_US, ONE_US, Cells, Floats, Stats, Summary, 
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+UNIT_KIND = "air_conditioner"
 UNIT_STATE = "on_state"  # an air-conditioner's quantity: 1 while it runs
 
 _INF = math.inf  # sorts after any value: bisect by time on (time, value) pairs
@@ -29,6 +30,12 @@ _INF = math.inf  # sorts after any value: bisect by time on (time, value) pairs
 
 def _unit(quantity: str) -> str:
     return QUANTITIES[quantity].unit
+
+
+def _space_unit(subject: Subject, candidate: Subject) -> str | None:
+    """`UNIT_STATE` when `candidate` is an air-conditioner of `subject`'s own space that reports it."""
+    same = candidate.space == subject.space and candidate.kind == UNIT_KIND
+    return UNIT_STATE if same and UNIT_STATE in candidate.quantities else None
 
 
 def _value_at(window: Window, ts: datetime, max_age: timedelta) -> float | None:
@@ -354,15 +361,16 @@ class LeakRule(_Base):
         summaries."""
         return floor_cell(now - timedelta(seconds=max(self.for_s, self.clear_for_s)) - 6 * HOUR)
 
+    def _has_register(self, subject: Subject) -> bool:
+        return self.register is not None and self.register in subject.quantities
+
     def quantity_for(self, subject: Subject) -> str | None:
         """The meter's volume register where it has one (`register`), else its flow."""
-        if self.register is not None and self.register in subject.quantities:
-            return self.register
-        return _Base.quantity_for(self, subject)
+        return self.register if self._has_register(subject) else _Base.quantity_for(self, subject)
 
     def specialise(self, subject: Subject) -> Self:
         """The rule for a meter read by its register, or whose flow readings are interval means."""
-        if self.register is not None and self.register in subject.quantities:
+        if self._has_register(subject):
             return replace(self, from_register=True, interval_mean=True)
         if subject.reporting.flow is FlowSemantics.INTERVAL_MEAN:
             return replace(self, interval_mean=True)
@@ -793,7 +801,7 @@ class FlatlineRule(_Base):
         # Nothing else it reports: the quantity alone, for long, and longer than it ever held before.
         if count < self.samples or last_ts - since < timedelta(seconds=self.quantised_for_s):
             return Finding(Status.PENDING, since, last, last_ts)
-        frozen = self._frozen_from(since, start, [(window, sealed)])
+        frozen = since if start else self._frozen_from(since, [(window, sealed)])
         held_s = self._holds(frozen, [(window, sealed)])
         enough = last_ts - frozen >= max(timedelta(seconds=self.quantised_for_s), HUNG_FACTOR * held_s)
         return Finding(Status.BREACH if enough else Status.PENDING, frozen, last, last_ts)
@@ -804,12 +812,12 @@ class FlatlineRule(_Base):
         quantity and of every other one (each still reported since then, twice at least). None when it has
         not. `series`: every quantity's readings and summaries, the judged one first."""
         frozen_from = window[start][0]
-        starts = [start]
+        from_first = start == 0  # every quantity frozen since the first raw reading
         for peer, _ in series[1:]:
             if len(peer) < 2:
                 return None  # not reported over the run: no evidence
             at_ = _flat_since(peer, self.epsilon)
-            starts.append(at_)
+            from_first = from_first and at_ == 0
             frozen_from = max(frozen_from, peer[at_][0])
             if peer[-2][0] < frozen_from:
                 return None  # fewer than two of its readings in the frozen run: no evidence
@@ -818,8 +826,8 @@ class FlatlineRule(_Base):
         long_enough = last_ts - frozen_from >= timedelta(seconds=self.for_s)
         if len(window) - first < self.message_samples or not long_enough:
             return None
-        if all(i == 0 for i in starts):  # frozen since before the raw readings: the summaries say since when
-            frozen_from = self._frozen_from(frozen_from, 0, series)
+        if from_first:  # frozen since before the raw readings: the summaries say since when
+            frozen_from = self._frozen_from(frozen_from, series)
         raw_quiet = self._longest_quiet(frozen_from, [w for w, _ in series])
         usual = max(raw_quiet, self._holds(frozen_from, series))
         return frozen_from if last_ts - frozen_from >= HUNG_FACTOR * usual else None
@@ -860,11 +868,9 @@ class FlatlineRule(_Base):
             found.update((starts[:-1][silent] + CELL_US).tolist())
         return sorted(found)
 
-    def _frozen_from(self, since: datetime, start: int, series: Sequence[Quantity]) -> datetime:
-        """When a run that began before the raw readings (`start` 0) began, from the summaries: the last
+    def _frozen_from(self, since: datetime, series: Sequence[Quantity]) -> datetime:
+        """When a run seen frozen since the first raw reading (`since`) began, from the summaries: the last
         change of any quantity before `since` (`_changes`; `since` when none is known)."""
-        if start:
-            return since
         end_us = us(floor_cell(since))
         changes = self._changes(series, end_us - self.memory_days * DAY // ONE_US, end_us)
         return min(since, at(changes[-1])) if changes else since
@@ -971,12 +977,12 @@ class ComfortRule(_Base):
         """The occupancy sensors of the same space (its air-conditioners, `while_cooling`)."""
         if candidate.space != subject.space:
             return None
-        wanted = "on_state" if self.while_cooling else "occupancy_count"
+        wanted = UNIT_STATE if self.while_cooling else "occupancy_count"
         return wanted if wanted in candidate.quantities else None
 
     def applies_to(self, subject: Subject, space_mates: Sequence[Subject]) -> bool:
         """False for an uncooled space when the rule is `cooled_only` or `while_cooling`."""
-        cooled = any(m.kind == "air_conditioner" for m in space_mates)
+        cooled = any(m.kind == UNIT_KIND for m in space_mates)
         return cooled or not (self.cooled_only or self.while_cooling)
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
@@ -1076,8 +1082,8 @@ class DriftRule(_Base):
     def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
         """Sensors of the same kind in the same building and kind of space that measure the quantity; and
         the air-conditioners of the sensor's own space (`UNIT_STATE`), whose running hours are left out."""
-        if candidate.space == subject.space and candidate.kind == "air_conditioner":
-            return UNIT_STATE if UNIT_STATE in candidate.quantities else None
+        if candidate.kind == UNIT_KIND:
+            return _space_unit(subject, candidate)
         same = (candidate.kind, candidate.building, candidate.space_kind) == (
             subject.kind,
             subject.building,
@@ -1232,9 +1238,7 @@ class OpenWhileCoolingRule(_Base):
 
     def peer_of(self, subject: Subject, candidate: Subject) -> str | None:
         """The air-conditioners of the same space."""
-        if candidate.space == subject.space and candidate.kind == "air_conditioner":
-            return "on_state"
-        return None
+        return _space_unit(subject, candidate)
 
     def judge(self, window: Window, *, now: datetime, peers: Sequence[Window] = ()) -> Finding | None:
         """BAD when open and any peer unit is on at the same time."""
